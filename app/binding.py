@@ -1,0 +1,185 @@
+"""The A2A Kafka binding: topic names, record headers, routing keys and JSON-RPC records.
+
+This module is the single place where the wire format lives; the worker
+(:mod:`app.server`) and the client (:mod:`app.transport`) both use it, and
+``docs/kafka-binding.md`` specifies it. It is the A2A JSON-RPC binding (A2A v1.0,
+section 9) with a Kafka record in place of an HTTP body or SSE event:
+
+* request record: key = routing key (see :func:`routing_key`), value = one JSON-RPC 2.0
+  request object (UTF-8 JSON), headers = :data:`CORRELATION_ID`, :data:`REPLY_TO` and
+  the A2A service parameters (``a2a-version``, ``a2a-extensions``, ``traceparent``,
+  ``authorization`` …, lower-cased);
+* response record: key = correlation id, value = one JSON-RPC 2.0 response object,
+  header :data:`FINAL` = ``b"1"`` on the last record of a call. A stream that ends
+  without a final event ends with a record whose value is empty.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from a2a.server.id_generator import IDGenerator, IDGeneratorContext
+
+#: ``AgentInterface.protocol_binding`` of the Kafka binding (A2A 1.0 §12: custom bindings).
+KAFKA_PROTOCOL_BINDING = "KAFKA"
+#: URL scheme of a Kafka interface: ``kafka://host:port[,host:port]/<requests topic>``.
+KAFKA_URL_SCHEME = "kafka"
+#: Compacted topic of AgentCards keyed by agent name; a tombstone retires an agent.
+REGISTRY_TOPIC = "agent.registry"
+
+#: Header: the caller's correlation id; also the key of every response record.
+CORRELATION_ID = "correlation-id"
+#: Header: the topic the caller reads responses from (default: the agent's responses topic).
+REPLY_TO = "reply-to"
+#: Header: absolute deadline of the call, Unix epoch milliseconds (ASCII integer).
+DEADLINE = "a2a-deadline-ms"
+#: Header: ``b"1"`` on the last response record of a call.
+FINAL = "a2a-final"
+#: DLQ headers: why a record was dead-lettered and where it came from.
+DLQ_REASON = "dlq-reason"
+DLQ_ERROR = "dlq-error"
+DLQ_TOPIC = "dlq-topic"
+DLQ_PARTITION = "dlq-partition"
+DLQ_OFFSET = "dlq-offset"
+
+#: Headers that belong to the binding itself and are not A2A service parameters.
+BINDING_HEADERS = frozenset({CORRELATION_ID, REPLY_TO, DEADLINE, FINAL})
+
+#: Streaming methods: their responses are a sequence of records ending with a final one.
+STREAMING_METHODS = frozenset({"SendStreamingMessage", "SubscribeToTask"})
+
+_TASK_ID_SEPARATOR = "."
+_TASK_ID_RE = re.compile(r"^[0-9a-f]{32}\.(.+)$", re.DOTALL)
+
+
+def requests_topic(agent: str) -> str:
+    """The topic an agent consumes: ``agent.<name>.requests``."""
+    return f"agent.{agent}.requests"
+
+
+def responses_topic(agent: str) -> str:
+    """The shared topic an agent answers on: ``agent.<name>.responses``."""
+    return f"agent.{agent}.responses"
+
+
+def dlq_topic(agent: str) -> str:
+    """The dead-letter topic of an agent: ``agent.<name>.dlq``."""
+    return f"agent.{agent}.dlq"
+
+
+@dataclass(frozen=True)
+class KafkaAddress:
+    """Where a Kafka interface lives: the bootstrap servers and the agent's name."""
+
+    bootstrap_servers: str
+    agent: str
+
+    @property
+    def url(self) -> str:
+        """The interface URL, ``kafka://<bootstrap>/agent.<name>.requests``."""
+        return f"{KAFKA_URL_SCHEME}://{self.bootstrap_servers}/{requests_topic(self.agent)}"
+
+
+def parse_kafka_url(url: str) -> KafkaAddress:
+    """Parses ``kafka://host:port[,host:port]/agent.<name>[.requests]``.
+
+    Raises:
+        ValueError: the URL is not of that form.
+    """
+    parts = urlsplit(url)
+    path = parts.path.strip("/")
+    if parts.scheme != KAFKA_URL_SCHEME or not parts.netloc or not path.startswith("agent."):
+        raise ValueError(f"not a Kafka agent URL (kafka://host:port/agent.<name>): {url!r}")
+    name = path.removeprefix("agent.").removesuffix(".requests")
+    if not name or "/" in name:
+        raise ValueError(f"no agent name in Kafka URL {url!r}")
+    return KafkaAddress(bootstrap_servers=parts.netloc, agent=name)
+
+
+class RoutedTaskIdGenerator(IDGenerator):
+    """Mints task ids that carry their conversation's routing key.
+
+    A task id is ``<32 hex digits>.<context id>``, so any caller holding only the task
+    id keys its ``GetTask``/``CancelTask``/``SubscribeToTask``/push-config request to
+    the partition that owns the conversation (DESIGN.md, Partitioning; the same idea
+    as Restate's invocation ids). Callers must treat the id as opaque.
+    """
+
+    def generate(self, context: IDGeneratorContext) -> str:
+        """Returns a new task id for ``context.context_id`` (a fresh one if missing)."""
+        context_id = context.context_id or uuid.uuid4().hex
+        return f"{uuid.uuid4().hex}{_TASK_ID_SEPARATOR}{context_id}"
+
+
+def task_routing_key(task_id: str) -> str:
+    """The routing key of a task: the context id inside the id, or the id itself.
+
+    Task ids not minted by :class:`RoutedTaskIdGenerator` route by themselves, which
+    is consistent (the same id always reaches the same partition) but only finds the
+    task if it was also created under that key.
+    """
+    match = _TASK_ID_RE.match(task_id)
+    return match.group(1) if match else task_id
+
+
+def routing_key(method: str, params: Mapping[str, Any]) -> str | None:
+    """The Kafka record key for a request, from its method and protobuf-JSON params.
+
+    ``SendMessage``/``SendStreamingMessage`` route by ``message.contextId`` (else by
+    the task's key); task-scoped methods by their task id; ``ListTasks`` by its
+    ``contextId`` filter. ``None`` means any partition will do (e.g. an unfiltered
+    ``ListTasks`` or ``GetExtendedAgentCard``).
+    """
+    if method in ("SendMessage", "SendStreamingMessage"):
+        message = params.get("message") or {}
+        if message.get("contextId"):
+            return str(message["contextId"])
+        if message.get("taskId"):
+            return task_routing_key(str(message["taskId"]))
+        return None
+    if method in ("GetTask", "CancelTask", "SubscribeToTask"):
+        task_id = params.get("id")
+        return task_routing_key(str(task_id)) if task_id else None
+    if method.endswith("PushNotificationConfig") or method.endswith("PushNotificationConfigs"):
+        task_id = params.get("taskId")
+        return task_routing_key(str(task_id)) if task_id else None
+    if method == "ListTasks" and params.get("contextId"):
+        return str(params["contextId"])
+    return None
+
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None:
+    """The value of header ``name`` decoded as UTF-8 (last one wins), or ``None``."""
+    value = None
+    for key, raw in headers or ():
+        if key.lower() == name:
+            value = raw.decode("utf-8", errors="replace") if raw is not None else None
+    return value
+
+
+def service_parameters(headers: Iterable[tuple[str, bytes]] | None) -> dict[str, str]:
+    """The A2A service parameters carried by a request's headers (lower-cased names)."""
+    return {
+        key.lower(): raw.decode("utf-8", errors="replace")
+        for key, raw in headers or ()
+        if raw is not None and key.lower() not in BINDING_HEADERS
+    }
+
+
+def encode_json(payload: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON of a JSON-RPC object."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def jsonrpc_request(method: str, params: Mapping[str, Any], request_id: str) -> dict[str, Any]:
+    """A JSON-RPC 2.0 request object (JSON-RPC 2.0 §4)."""
+    return {"jsonrpc": "2.0", "method": method, "params": dict(params), "id": request_id}

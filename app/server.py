@@ -1,0 +1,313 @@
+"""Serving A2A requests from Kafka records with a2a-sdk's own JSON-RPC dispatcher.
+
+One :class:`RecordHandler` per hosted agent turns a request record into response
+records. The protocol work is a2a-sdk's: the record's value and headers go through
+``JsonRpcDispatcher.handle_requests`` (the same code that serves A2A over HTTP) as if
+they were an HTTP body and headers, so the Kafka binding answers byte for byte what
+the JSON-RPC binding answers, SSE events becoming records. This module only adds
+what Kafka needs around it: routing-key checks, redelivery, deadlines, dead letters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from a2a.server.agent_execution import RequestContext, SimpleRequestContextBuilder
+from a2a.server.context import ServerCallContext
+from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
+from a2a.types import SendMessageRequest, SendMessageResponse, StreamResponse, Task
+from a2a.utils.errors import InvalidRequestError
+from google.protobuf.json_format import MessageToDict
+from sse_starlette.sse import EventSourceResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from app import binding
+from tables import ConversationIndex, FaustTaskStore
+from tables.keys import scoped
+
+logger = logging.getLogger(__name__)
+
+#: JSON-RPC error codes that mean the record itself is bad (JSON-RPC 2.0 §5.1):
+#: such records are dead-lettered besides being answered.
+BAD_INPUT_CODES = frozenset({-32700, -32600, -32601, -32602})
+
+
+class Disposition(Enum):
+    """What happened to a request record."""
+
+    ANSWERED = "answered"
+    DEAD_LETTERED = "dead-lettered"
+    REKEYED = "rekeyed"
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """The parts of a consumed request record the handler needs."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    """A record to produce: a response, a DLQ entry or a re-keyed request."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+Send = Callable[[OutgoingRecord], Awaitable[None]]
+
+
+class ConversationContextBuilder(SimpleRequestContextBuilder):
+    """Builds each ``RequestContext`` with the conversation's earlier tasks.
+
+    Mints task ids with :class:`app.binding.RoutedTaskIdGenerator`, records every new
+    task in the ``contexts`` table and every message id in the ``messages`` table
+    before the executor runs (so a redelivered record is recognised), and puts the
+    conversation's earlier tasks, oldest first, in ``RequestContext.related_tasks``:
+    an executor can read the whole conversation whether the caller continues a task
+    or starts a new one in the same context.
+    """
+
+    def __init__(
+        self,
+        tasks: FaustTaskStore,
+        conversations: ConversationIndex,
+        messages: MutableMapping[str, bytes],
+        agent: str,
+    ) -> None:
+        super().__init__(task_id_generator=binding.RoutedTaskIdGenerator())
+        self._tasks = tasks
+        self._conversations = conversations
+        self._messages = messages
+        self._agent = agent
+
+    async def build(
+        self,
+        context: ServerCallContext,
+        params: SendMessageRequest | None = None,
+        task_id: str | None = None,
+        context_id: str | None = None,
+        task: Task | None = None,
+    ) -> RequestContext:
+        """Builds the context, records the task and message, attaches earlier tasks."""
+        request_context = await super().build(context, params, task_id, context_id, task)
+        new_task_id, conversation = request_context.task_id, request_context.context_id
+        if new_task_id and conversation:
+            for earlier_id in self._conversations.task_ids(conversation):
+                if earlier_id != new_task_id:
+                    earlier = await self._tasks.get(earlier_id, context)
+                    if earlier is not None:
+                        request_context.attach_related_task(earlier)
+            self._conversations.add(conversation, new_task_id)
+            if params is not None and params.message.message_id:
+                self._messages[scoped(self._agent, params.message.message_id)] = new_task_id.encode()
+        return request_context
+
+
+def _starlette_request(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Request:
+    """A Starlette ``Request`` whose body and headers are the record's."""
+    raw_headers = [(k.lower().encode("latin-1"), v) for k, v in headers if v is not None]
+    raw_headers.append((b"content-type", b"application/json"))
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "scheme": "kafka",
+        "path": "/",
+        "raw_path": b"/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": raw_headers,
+        "http_version": "1.1",
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": value, "more_body": False}
+
+    return Request(scope, receive)
+
+
+class RecordHandler:
+    """Handles the request records of one agent.
+
+    Args:
+        agent: The agent's name.
+        dispatcher: a2a-sdk's JSON-RPC dispatcher over the agent's request handler.
+        tasks: The agent's task store (for answering redelivered messages).
+        messages: The ``messages`` table: ``<agent>/<message id>`` → task id.
+        send: Produces one record; awaited in order, so records of a call keep order.
+        max_request_bytes: Larger request values are refused (A2A ``InvalidRequestError``)
+            and dead-lettered. Default 1 MiB, Kafka's default ``message.max.bytes``.
+    """
+
+    def __init__(
+        self,
+        agent: str,
+        dispatcher: JsonRpcDispatcher,
+        tasks: FaustTaskStore,
+        messages: MutableMapping[str, bytes],
+        send: Send,
+        max_request_bytes: int = 1 << 20,
+    ) -> None:
+        self.agent = agent
+        self._dispatcher = dispatcher
+        self._tasks = tasks
+        self._messages = messages
+        self._send = send
+        self._max_request_bytes = max_request_bytes
+
+    async def handle(self, record: RequestRecord) -> Disposition:
+        """Answers one request record; never raises for bad input.
+
+        Returns what was done with it. Records whose key is not their routing key are
+        re-produced with the right key (a new conversation without a ``contextId``
+        gets one minted here) and answered from there.
+        """
+        value = record.value or b""
+        correlation_id = binding.header(record.headers, binding.CORRELATION_ID)
+        if len(value) > self._max_request_bytes:
+            error = InvalidRequestError(
+                message=f"Payload too large: {len(value)} bytes > {self._max_request_bytes}"
+            )
+            return await self._reject(record, correlation_id, error, "too-large")
+        parsed = _parse_object(value)
+        if parsed is not None:
+            rekeyed = self._rekey(record, parsed)
+            if rekeyed is not None:
+                await self._send(rekeyed)
+                return Disposition.REKEYED
+            deadline = binding.header(record.headers, binding.DEADLINE)
+            if deadline and deadline.isdigit() and int(deadline) < time.time() * 1000:
+                error = InvalidRequestError(message="Deadline exceeded before the request was handled")
+                return await self._reject(record, correlation_id, error, "deadline-exceeded")
+            if await self._answer_redelivery(record, parsed, correlation_id):
+                return Disposition.ANSWERED
+        response = await self._dispatcher.handle_requests(_starlette_request(value, record.headers))
+        if isinstance(response, EventSourceResponse):
+            async for item in response.body_iterator:
+                await self._reply(record, correlation_id, str(item["data"]).encode(), final=False)
+            await self._reply(record, correlation_id, b"", final=True)
+            return Disposition.ANSWERED
+        assert isinstance(response, JSONResponse)
+        body = bytes(response.body)
+        await self._reply(record, correlation_id, body, final=True)
+        code = _error_code(body)
+        if code in BAD_INPUT_CODES:
+            await self._send(_dead_letter(self.agent, record, f"jsonrpc-{code}", body.decode()))
+            return Disposition.DEAD_LETTERED
+        return Disposition.ANSWERED
+
+    def _rekey(self, record: RequestRecord, request: dict[str, Any]) -> OutgoingRecord | None:
+        method, params = request.get("method"), request.get("params")
+        if not isinstance(method, str) or not isinstance(params, dict):
+            return None
+        key = binding.routing_key(method, params)
+        message = params.get("message")
+        if key is None and method in ("SendMessage", "SendStreamingMessage"):
+            if not isinstance(message, dict):
+                return None
+            key = message["contextId"] = uuid.uuid4().hex
+            value = binding.encode_json(request)
+        else:
+            value = record.value
+        if key is None or (record.key is not None and record.key.decode(errors="replace") == key):
+            return None
+        return OutgoingRecord(record.topic, key.encode(), value, list(record.headers))
+
+    async def _answer_redelivery(
+        self, record: RequestRecord, request: dict[str, Any], correlation_id: str | None
+    ) -> bool:
+        """Answers a redelivered message from its task instead of running it twice.
+
+        A2A message ids are unique per message (A2A 1.0 §4.1.4), so a ``SendMessage``
+        whose ``messageId`` already started a task is a redelivery (Kafka is
+        at-least-once): the caller gets the task as it stands.
+        """
+        if request.get("method") not in ("SendMessage", "SendStreamingMessage"):
+            return False
+        message = (request.get("params") or {}).get("message") or {}
+        message_id = message.get("messageId") if isinstance(message, dict) else None
+        task_id_raw = self._messages.get(scoped(self.agent, str(message_id))) if message_id else None
+        if task_id_raw is None:
+            return False
+        task = await self._tasks.get(task_id_raw.decode(), ServerCallContext())
+        if task is None:
+            return False
+        logger.info("redelivered message %s answered from task %s", message_id, task.id)
+        request_id = request.get("id")
+        if request["method"] == "SendMessage":
+            result = MessageToDict(SendMessageResponse(task=task))
+            body = binding.encode_json({"jsonrpc": "2.0", "id": request_id, "result": result})
+            await self._reply(record, correlation_id, body, final=True)
+        else:
+            result = MessageToDict(StreamResponse(task=task))
+            body = binding.encode_json({"jsonrpc": "2.0", "id": request_id, "result": result})
+            await self._reply(record, correlation_id, body, final=False)
+            await self._reply(record, correlation_id, b"", final=True)
+        return True
+
+    async def _reject(
+        self, record: RequestRecord, correlation_id: str | None, error: InvalidRequestError, reason: str
+    ) -> Disposition:
+        body = binding.encode_json(
+            {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": error.message}}
+        )
+        await self._reply(record, correlation_id, body, final=True)
+        await self._send(_dead_letter(self.agent, record, reason, error.message))
+        return Disposition.DEAD_LETTERED
+
+    async def _reply(
+        self, record: RequestRecord, correlation_id: str | None, value: bytes, *, final: bool
+    ) -> None:
+        if correlation_id is None:
+            return
+        topic = binding.header(record.headers, binding.REPLY_TO) or binding.responses_topic(self.agent)
+        headers = [(binding.CORRELATION_ID, correlation_id.encode())]
+        if final:
+            headers.append((binding.FINAL, b"1"))
+        await self._send(OutgoingRecord(topic, correlation_id.encode(), value, headers))
+
+
+def _parse_object(value: bytes) -> dict[str, Any] | None:
+    try:
+        parsed = json.loads(value)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _error_code(body: bytes) -> int | None:
+    if b'"error"' not in body:
+        return None
+    parsed = _parse_object(body)
+    error = parsed.get("error") if parsed else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, int) else None
+
+
+def _dead_letter(agent: str, record: RequestRecord, reason: str, detail: str) -> OutgoingRecord:
+    """The DLQ copy of ``record``: original key, value and headers plus why and whence."""
+    headers = [
+        *record.headers,
+        (binding.DLQ_REASON, reason.encode()),
+        (binding.DLQ_ERROR, detail[:4096].encode()),
+        (binding.DLQ_TOPIC, record.topic.encode()),
+        (binding.DLQ_PARTITION, str(record.partition).encode()),
+        (binding.DLQ_OFFSET, str(record.offset).encode()),
+    ]
+    return OutgoingRecord(binding.dlq_topic(agent), record.key, record.value, headers)

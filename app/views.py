@@ -1,0 +1,92 @@
+"""Faust web views: tasks, conversations, agents and health, on every worker.
+
+A view about a task or a conversation is answered by the worker that owns its
+partition: the others proxy the request there (Faust's router, as ``table_route``
+does, keyed by the routing key the task id carries).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from a2a.server.context import ServerCallContext
+from a2a.types import Task, TaskState
+from faust.exceptions import SameNode
+from faust.web import Request, Response, View
+from google.protobuf.json_format import MessageToDict
+
+from app import binding
+from app.worker import A2AWorker
+
+
+def _json(view: View, body: Any, status: int = 200) -> Response:
+    return view.text(json.dumps(body), content_type="application/json", status=status)
+
+
+def _error(view: View, status: int, message: str) -> Response:
+    return _json(view, {"error": {"status": status, "message": message}}, status)
+
+
+def register_views(worker: A2AWorker) -> None:
+    """Adds ``/tasks/{task_id}``, ``/contexts/{context_id}``, ``/agents``, ``/health``."""
+    app = worker.app
+    table_name = worker.tasks_table.name
+
+    async def routed(view: View, request: Request, routing_key: str) -> Response | None:
+        """The owner's response when another worker owns ``routing_key``, else ``None``."""
+        try:
+            return await app.router.route_req(table_name, routing_key, view.web, request)
+        except SameNode:
+            return None
+
+    async def find_task(task_id: str) -> tuple[str, Task] | None:
+        for name, hosted in worker.agents.items():
+            task = await hosted.tasks.get(task_id, ServerCallContext())
+            if task is not None:
+                return name, task
+        return None
+
+    @app.page("/tasks/{task_id}")
+    async def task_view(view: View, request: Request, task_id: str) -> Response:
+        """The task as A2A JSON (``{"agent": …, "task": …}``); 404 when unknown."""
+        owner = await routed(view, request, binding.task_routing_key(task_id))
+        if owner is not None:
+            return owner
+        found = await find_task(task_id)
+        if found is None:
+            return _error(view, 404, f"task {task_id} not found")
+        agent, task = found
+        return _json(view, {"agent": agent, "task": MessageToDict(task)})
+
+    @app.page("/contexts/{context_id}")
+    async def context_view(view: View, request: Request, context_id: str) -> Response:
+        """The conversation's tasks, oldest first, with their states; 404 when unknown."""
+        owner = await routed(view, request, context_id)
+        if owner is not None:
+            return owner
+        conversations = []
+        for name, hosted in worker.agents.items():
+            tasks = []
+            for task_id in hosted.conversations.task_ids(context_id):
+                task = await hosted.tasks.get(task_id, ServerCallContext())
+                state = TaskState.Name(task.status.state) if task is not None else "UNKNOWN"
+                tasks.append({"id": task_id, "state": state})
+            if tasks:
+                conversations.append({"agent": name, "tasks": tasks})
+        if not conversations:
+            return _error(view, 404, f"context {context_id} not found")
+        return _json(view, {"contextId": context_id, "conversations": conversations})
+
+    @app.page("/agents")
+    async def agents_view(view: View, request: Request) -> Response:
+        """The AgentCards this worker hosts."""
+        return _json(view, [MessageToDict(h.card) for h in worker.agents.values()])
+
+    @app.page("/health")
+    async def health_view(view: View, request: Request) -> Response:
+        """``200 {"ready": true}`` once table recovery is done and no rebalance runs, else 503."""
+        recovery = app.tables.recovery
+        ready = bool(recovery.completed.is_set()) and not app.rebalancing
+        body = {"ready": ready, "recovered": bool(recovery.completed.is_set()), "rebalancing": app.rebalancing}
+        return _json(view, body, 200 if ready else 503)
