@@ -29,7 +29,9 @@ def agent_card(spec: AgentSpec, bootstrap_servers: str, version: str = "0.1.0") 
                 protocol_version=PROTOCOL_VERSION_CURRENT,
             )
         ],
-        capabilities=AgentCapabilities(streaming=spec.streaming, push_notifications=True),
+        capabilities=AgentCapabilities(
+            streaming=spec.streaming, push_notifications=True, extended_agent_card=True
+        ),
         default_input_modes=list(spec.input_modes),
         default_output_modes=list(spec.output_modes),
         skills=list(spec.skills),

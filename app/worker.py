@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import faust
+from faust.streams import _current_event
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
 from a2a.types import AgentCard
@@ -40,6 +41,20 @@ class HostedAgent:
     conversations: ConversationIndex
     handler: RecordHandler
     request_handler: DefaultRequestHandler
+
+
+def pin_current_event(event: faust.types.EventT) -> None:
+    """Makes ``event`` the current Faust event of this asyncio context, by strong reference.
+
+    Table writes go to the changelog partition of ``faust.current_event()``, which
+    Faust keeps as a *weak* reference. a2a-sdk runs a task's executor and its store
+    writes in asyncio tasks that outlive the request record that started them (a
+    streaming task, ``return_immediately``, a later ``CancelTask``); they copy this
+    context, so pinning the event here keeps it resolvable exactly as long as they
+    live, and their writes land in the partition of the record that created them —
+    the partition that owns the conversation.
+    """
+    _current_event.set(lambda: event)
 
 
 class A2AWorker:
@@ -75,6 +90,10 @@ class A2AWorker:
             broker_session_timeout=10.0,
             broker_heartbeat_interval=1.0,
             broker_rebalance_timeout=20.0,
+            # Topics Faust creates at first start can miss the first assignment
+            # (stale metadata); a short metadata age makes the consumer see them and
+            # rebalance within seconds instead of Kafka's default 5 minutes.
+            consumer_metadata_max_age_ms=3000,
         )
         self.tasks_table = self._table("tasks", "task id → a2a Task (protobuf)")
         self.contexts_table = self._table("contexts", "context id → task ids (JSON)")
@@ -105,6 +124,7 @@ class A2AWorker:
                 agent_executor=spec.make_executor(self.peers),
                 task_store=tasks,
                 agent_card=card,
+                extended_agent_card=card,
                 push_config_store=FaustPushNotificationConfigStore(
                     self.push_configs_table, spec.name
                 ),
@@ -152,6 +172,7 @@ class A2AWorker:
             in_flight: set[asyncio.Task[None]] = set()
 
             async def handle(event: faust.types.EventT) -> None:
+                pin_current_event(event)
                 message = event.message
                 record = RequestRecord(
                     topic=message.topic,

@@ -1,0 +1,1 @@
+"""Test support: real worker processes, a slow test agent, Kafka helpers."""
