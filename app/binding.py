@@ -133,25 +133,27 @@ def routing_key(method: str, params: Mapping[str, Any]) -> str | None:
 
     ``SendMessage``/``SendStreamingMessage`` route by ``message.contextId`` (else by
     the task's key); task-scoped methods by their task id; ``ListTasks`` by its
-    ``contextId`` filter. ``None`` means any partition will do (e.g. an unfiltered
-    ``ListTasks`` or ``GetExtendedAgentCard``).
+    ``contextId`` filter. ``None`` means any partition will do (an unfiltered
+    ``ListTasks``, ``GetExtendedAgentCard``) or the params are malformed (the handler
+    then answers with ``InvalidParamsError``).
     """
+
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) and value else None
+
     if method in ("SendMessage", "SendStreamingMessage"):
-        message = params.get("message") or {}
-        if message.get("contextId"):
-            return str(message["contextId"])
-        if message.get("taskId"):
-            return task_routing_key(str(message["taskId"]))
-        return None
+        message = params.get("message")
+        if not isinstance(message, Mapping):
+            return None
+        context_id, task_id = text(message.get("contextId")), text(message.get("taskId"))
+        return context_id or (task_routing_key(task_id) if task_id else None)
     if method in ("GetTask", "CancelTask", "SubscribeToTask"):
-        task_id = params.get("id")
-        return task_routing_key(str(task_id)) if task_id else None
-    if method.endswith("PushNotificationConfig") or method.endswith("PushNotificationConfigs"):
-        task_id = params.get("taskId")
-        return task_routing_key(str(task_id)) if task_id else None
-    if method == "ListTasks" and params.get("contextId"):
-        return str(params["contextId"])
-    return None
+        task_id = text(params.get("id"))
+    elif "PushNotificationConfig" in method:
+        task_id = text(params.get("taskId"))
+    else:
+        return text(params.get("contextId")) if method == "ListTasks" else None
+    return task_routing_key(task_id) if task_id else None
 
 
 Headers = Sequence[tuple[str, bytes]]

@@ -23,7 +23,9 @@ from a2a.server.agent_execution import RequestContext, SimpleRequestContextBuild
 from a2a.server.context import ServerCallContext
 from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
 from a2a.types import SendMessageRequest, SendMessageResponse, StreamResponse, Task
-from a2a.utils.errors import InvalidRequestError
+from a2a.server.jsonrpc_models import JSONParseError, JSONRPCError
+from a2a.server.request_handlers import build_error_response
+from a2a.utils.errors import A2AError, InvalidRequestError
 from google.protobuf.json_format import MessageToDict
 from sse_starlette.sse import EventSourceResponse
 from starlette.requests import Request
@@ -185,8 +187,13 @@ class RecordHandler:
                 message=f"Payload too large: {len(value)} bytes > {self._max_request_bytes}"
             )
             return await self._reject(record, correlation_id, error, "too-large")
-        parsed = _parse_object(value)
-        if parsed is not None:
+        try:
+            parsed = json.loads(value)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return await self._reject(
+                record, correlation_id, JSONParseError(message=str(exc)), "jsonrpc--32700"
+            )
+        if isinstance(parsed, dict):
             rekeyed = self._rekey(record, parsed)
             if rekeyed is not None:
                 await self._send(rekeyed)
@@ -194,7 +201,9 @@ class RecordHandler:
             deadline = binding.header(record.headers, binding.DEADLINE)
             if deadline and deadline.isdigit() and int(deadline) < time.time() * 1000:
                 error = InvalidRequestError(message="Deadline exceeded before the request was handled")
-                return await self._reject(record, correlation_id, error, "deadline-exceeded")
+                return await self._reject(
+                    record, correlation_id, error, "deadline-exceeded", request_id=parsed.get("id")
+                )
             if await self._answer_redelivery(record, parsed, correlation_id):
                 return Disposition.ANSWERED
         response = await self._dispatcher.handle_requests(_starlette_request(value, record.headers))
@@ -262,13 +271,17 @@ class RecordHandler:
         return True
 
     async def _reject(
-        self, record: RequestRecord, correlation_id: str | None, error: InvalidRequestError, reason: str
+        self,
+        record: RequestRecord,
+        correlation_id: str | None,
+        error: A2AError | JSONRPCError,
+        reason: str,
+        request_id: str | int | None = None,
     ) -> Disposition:
-        body = binding.encode_json(
-            {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": error.message}}
-        )
+        """Answers with ``error`` (a2a-sdk's JSON-RPC error mapping) and dead-letters."""
+        body = binding.encode_json(build_error_response(request_id, error))
         await self._reply(record, correlation_id, body, final=True)
-        await self._send(_dead_letter(self.agent, record, reason, error.message))
+        await self._send(_dead_letter(self.agent, record, reason, body.decode()))
         return Disposition.DEAD_LETTERED
 
     async def _reply(
@@ -283,19 +296,11 @@ class RecordHandler:
         await self._send(OutgoingRecord(topic, correlation_id.encode(), value, headers))
 
 
-def _parse_object(value: bytes) -> dict[str, Any] | None:
-    try:
-        parsed = json.loads(value)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
 def _error_code(body: bytes) -> int | None:
+    """The JSON-RPC error code of a response body, or ``None`` for a result."""
     if b'"error"' not in body:
         return None
-    parsed = _parse_object(body)
-    error = parsed.get("error") if parsed else None
+    error = json.loads(body).get("error")
     code = error.get("code") if isinstance(error, dict) else None
     return code if isinstance(code, int) else None
 

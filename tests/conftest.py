@@ -62,6 +62,7 @@ def worker(bootstrap_servers: str, tmp_path_factory: pytest.TempPathFactory) -> 
         app_id=f"test-{uuid.uuid4().hex[:8]}",
         datadir=base / "data",
         log_path=base / "worker.log",
+        env={"FAUST_A2A_MAX_REQUEST_BYTES": "65536"},
     )
     process.start()
     asyncio.run(wait_for_cards(bootstrap_servers, {"data", "cs", "balance", "slow"}))

@@ -271,14 +271,35 @@ def test_invalid_broker_count(tmp_path: Path) -> None:
     assert_one_line_error(run("--brokers", "0", "start", env=base_env(tmp_path)), "--brokers")
 
 
-def test_foreign_data_dir_is_refused_and_not_deleted(tmp_path: Path) -> None:
+def test_node_dirs_without_cluster_file_are_stale(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    (Path(env["KAFKA_DATA_DIR"]) / "node-1" / "data").mkdir(parents=True)
+    assert_one_line_error(run("start", env=env), "stale data dir", "scripts/kafka reset")
+
+
+def test_reset_deletes_only_what_the_script_wrote(tmp_path: Path) -> None:
     env = base_env(tmp_path)
     data_dir = Path(env["KAFKA_DATA_DIR"])
-    data_dir.mkdir()
-    (data_dir / "precious.txt").write_text("not Kafka's")
-    assert_one_line_error(run("start", env=env), "not set up by scripts/kafka")
-    assert_one_line_error(run("reset", env=env), "not deleting")
-    assert (data_dir / "precious.txt").exists()
+    write_cluster_file(data_dir)
+    node = data_dir / "node-1"
+    (node / "data").mkdir(parents=True)
+    (node / "server.properties").write_text("# Written by scripts/kafka on every start\n")
+    (data_dir / "test").mkdir()  # e.g. another data dir nested in this one
+    (data_dir / "test" / "keep.txt").write_text("not the script's")
+    result = run("reset", env=env)
+    assert result.returncode == 0, result.stderr
+    assert not node.exists()
+    assert not (data_dir / "cluster.properties").exists()
+    assert (data_dir / "test" / "keep.txt").exists()
+
+
+def test_reset_keeps_a_node_dir_it_did_not_write(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    node = Path(env["KAFKA_DATA_DIR"]) / "node-1"
+    node.mkdir(parents=True)
+    (node / "precious.txt").write_text("someone else's")
+    assert_one_line_error(run("reset", env=env), "kept", "node-1")
+    assert (node / "precious.txt").exists()
 
 
 def write_cluster_file(data_dir: Path, version: str = "4.3.1", nodes: int = 1) -> None:
@@ -384,6 +405,8 @@ def test_jvm_that_cannot_start_is_reported_and_cleaned_up(tmp_path: Path, kafka_
 def test_start_status_start_stop_cycle(tmp_path: Path, kafka_jars: None) -> None:
     env = base_env(tmp_path)
     data_dir = Path(env["KAFKA_DATA_DIR"])
+    (data_dir / "other").mkdir(parents=True)  # files of others may share the dir
+    (data_dir / "other" / "keep.txt").write_text("not the script's")
     with stopped_at_exit(env):
         started = time.monotonic()
         result = run("start", env=env, timeout=150)
@@ -420,6 +443,11 @@ def test_start_status_start_stop_cycle(tmp_path: Path, kafka_jars: None) -> None
         assert not alive(pid)
         assert run("status", env=env).returncode == 3
         assert run("stop", env=env).returncode == 0
+
+        reset = run("reset", env=env)
+        assert reset.returncode == 0, reset.stderr
+        assert not (data_dir / "node-1").exists()
+        assert (data_dir / "other" / "keep.txt").exists()
 
 
 def test_three_broker_cluster(tmp_path: Path, kafka_jars: None) -> None:
