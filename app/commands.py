@@ -6,6 +6,9 @@ a2a-sdk's ``Client`` over :class:`app.transport.KafkaTransport`, like any caller
 
 from __future__ import annotations
 
+import sys
+from typing import NoReturn
+
 from a2a.client import A2AClientError, ClientConfig
 from a2a.helpers import get_artifact_text, get_message_text, new_text_message
 from a2a.types import GetTaskRequest, Role, SendMessageRequest, StreamResponse, Task, TaskState
@@ -15,6 +18,12 @@ from google.protobuf.json_format import MessageToJson
 from app.registry import fetch_cards, resolve_card
 from app.transport import kafka_client_factory
 from app.worker import A2AWorker
+
+
+def _fail(command: AppCommand, message: str) -> NoReturn:
+    """Ends the command with one line on stderr and exit status 1."""
+    command.say(f"error: {message}", err=sys.stderr)
+    sys.exit(1)
 
 
 def _state(task_state: int) -> str:
@@ -45,7 +54,10 @@ def register_commands(worker: A2AWorker) -> None:
     @app.command()
     async def agents(self: AppCommand) -> None:
         """List the agents in agent.registry and their skills."""
-        cards = await fetch_cards(bootstrap)
+        try:
+            cards = await fetch_cards(bootstrap)
+        except A2AClientError as exc:
+            _fail(self, str(exc))
         if not cards:
             self.say("no agents registered (is a worker running?)")
         for name, card in sorted(cards.items()):
@@ -70,9 +82,14 @@ def register_commands(worker: A2AWorker) -> None:
         timeout: float,
     ) -> None:
         """Send TEXT to AGENT as a streaming message and print each event."""
-        card = await resolve_card(bootstrap, agent)
+        try:
+            card = await resolve_card(bootstrap, agent)
+        except A2AClientError as exc:
+            _fail(self, str(exc))
         client = kafka_client_factory(ClientConfig(streaming=True), timeout=timeout).create(card)
-        message = new_text_message(text, role=Role.ROLE_USER, context_id=context_id, task_id=task_id)
+        message = new_text_message(
+            text, role=Role.ROLE_USER, context_id=context_id, task_id=task_id
+        )
         last: Task | None = None
         try:
             async for event in client.send_message(SendMessageRequest(message=message)):
@@ -86,7 +103,7 @@ def register_commands(worker: A2AWorker) -> None:
                     last.context_id = event.status_update.context_id
                     last.status.CopyFrom(event.status_update.status)
         except A2AClientError as exc:
-            raise self.Error(f"{agent}: {exc}") from exc
+            _fail(self, f"{agent}: {exc}")
         finally:
             await client.close()
         if last is not None:
@@ -100,12 +117,15 @@ def register_commands(worker: A2AWorker) -> None:
     )
     async def task(self: AppCommand, task_id: str, agent: str | None) -> None:
         """Print one task (A2A JSON) by its id."""
-        cards = await fetch_cards(bootstrap)
+        try:
+            cards = await fetch_cards(bootstrap)
+        except A2AClientError as exc:
+            _fail(self, str(exc))
         names = [agent] if agent else sorted(cards)
         factory = kafka_client_factory(ClientConfig(streaming=False))
         for name in names:
             if name not in cards:
-                raise self.Error(f"no agent {name!r} in the registry")
+                _fail(self, f"no agent {name!r} in the registry")
             client = factory.create(cards[name])
             try:
                 found = await client.get_task(GetTaskRequest(id=task_id))
@@ -115,4 +135,4 @@ def register_commands(worker: A2AWorker) -> None:
                 await client.close()
             self.say(MessageToJson(found))
             return
-        raise self.Error(f"task {task_id} not found")
+        _fail(self, f"task {task_id} not found")

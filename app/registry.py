@@ -85,4 +85,6 @@ async def resolve_card(bootstrap_servers: str, agent: str, *, timeout: float = 1
         return cards[agent]
     except KeyError:
         known = ", ".join(sorted(cards)) or "none"
-        raise AgentCardResolutionError(f"no agent {agent!r} in {binding.REGISTRY_TOPIC} (known: {known})") from None
+        raise AgentCardResolutionError(
+            f"no agent {agent!r} in {binding.REGISTRY_TOPIC} (known: {known})"
+        ) from None

@@ -21,10 +21,10 @@ from typing import Any
 
 from a2a.server.agent_execution import RequestContext, SimpleRequestContextBuilder
 from a2a.server.context import ServerCallContext
-from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
-from a2a.types import SendMessageRequest, SendMessageResponse, StreamResponse, Task
 from a2a.server.jsonrpc_models import JSONParseError, JSONRPCError
 from a2a.server.request_handlers import build_error_response
+from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
+from a2a.types import SendMessageRequest, SendMessageResponse, StreamResponse, Task
 from a2a.utils.errors import A2AError, InvalidRequestError
 from google.protobuf.json_format import MessageToDict
 from sse_starlette.sse import EventSourceResponse
@@ -118,7 +118,9 @@ class ConversationContextBuilder(SimpleRequestContextBuilder):
                         request_context.attach_related_task(earlier)
             self._conversations.add(conversation, new_task_id)
             if params is not None and params.message.message_id:
-                self._messages[scoped(self._agent, params.message.message_id)] = new_task_id.encode()
+                self._messages[scoped(self._agent, params.message.message_id)] = (
+                    new_task_id.encode()
+                )
         return request_context
 
 
@@ -200,7 +202,9 @@ class RecordHandler:
                 return Disposition.REKEYED
             deadline = binding.header(record.headers, binding.DEADLINE)
             if deadline and deadline.isdigit() and int(deadline) < time.time() * 1000:
-                error = InvalidRequestError(message="Deadline exceeded before the request was handled")
+                error = InvalidRequestError(
+                    message="Deadline exceeded before the request was handled"
+                )
                 return await self._reject(
                     record, correlation_id, error, "deadline-exceeded", request_id=parsed.get("id")
                 )
@@ -209,7 +213,8 @@ class RecordHandler:
         response = await self._dispatcher.handle_requests(_starlette_request(value, record.headers))
         if isinstance(response, EventSourceResponse):
             async for item in response.body_iterator:
-                await self._reply(record, correlation_id, str(item["data"]).encode(), final=False)
+                data = item["data"] if isinstance(item, dict) else item
+                await self._reply(record, correlation_id, str(data).encode(), final=False)
             await self._reply(record, correlation_id, b"", final=True)
             return Disposition.ANSWERED
         assert isinstance(response, JSONResponse)
@@ -231,7 +236,7 @@ class RecordHandler:
             if not isinstance(message, dict):
                 return None
             key = message["contextId"] = uuid.uuid4().hex
-            value = binding.encode_json(request)
+            value: bytes | None = binding.encode_json(request)
         else:
             value = record.value
         if key is None or (record.key is not None and record.key.decode(errors="replace") == key):
@@ -251,7 +256,9 @@ class RecordHandler:
             return False
         message = (request.get("params") or {}).get("message") or {}
         message_id = message.get("messageId") if isinstance(message, dict) else None
-        task_id_raw = self._messages.get(scoped(self.agent, str(message_id))) if message_id else None
+        task_id_raw = (
+            self._messages.get(scoped(self.agent, str(message_id))) if message_id else None
+        )
         if task_id_raw is None:
             return False
         task = await self._tasks.get(task_id_raw.decode(), ServerCallContext())
@@ -289,7 +296,9 @@ class RecordHandler:
     ) -> None:
         if correlation_id is None:
             return
-        topic = binding.header(record.headers, binding.REPLY_TO) or binding.responses_topic(self.agent)
+        topic = binding.header(record.headers, binding.REPLY_TO) or binding.responses_topic(
+            self.agent
+        )
         headers = [(binding.CORRELATION_ID, correlation_id.encode())]
         if final:
             headers.append((binding.FINAL, b"1"))

@@ -225,7 +225,6 @@ class KafkaTransport(JsonRpcTransport):
             raise A2AClientError("KafkaTransport closed while the call was pending")
         return cast(_Item, item)
 
-
     async def _send_request(
         self, payload: dict[str, Any], context: ClientCallContext | None = None
     ) -> dict[str, Any]:

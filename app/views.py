@@ -8,11 +8,12 @@ does, keyed by the routing key the task id carries).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from a2a.server.context import ServerCallContext
 from a2a.types import Task, TaskState
 from faust.exceptions import SameNode
+from faust.tables import TableManager
 from faust.web import Request, Response, View
 from google.protobuf.json_format import MessageToDict
 
@@ -86,7 +87,11 @@ def register_views(worker: A2AWorker) -> None:
     @app.page("/health")
     async def health_view(view: View, request: Request) -> Response:
         """``200 {"ready": true}`` once table recovery is done and no rebalance runs, else 503."""
-        recovery = app.tables.recovery
+        recovery = cast(TableManager, app.tables).recovery
         ready = bool(recovery.completed.is_set()) and not app.rebalancing
-        body = {"ready": ready, "recovered": bool(recovery.completed.is_set()), "rebalancing": app.rebalancing}
+        body = {
+            "ready": ready,
+            "recovered": bool(recovery.completed.is_set()),
+            "rebalancing": app.rebalancing,
+        }
         return _json(view, body, 200 if ready else 503)

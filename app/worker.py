@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 import faust
-from faust.streams import _current_event
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
 from a2a.types import AgentCard
+from faust.streams import _current_event
+from faust.types import EventT, StreamT, TableT
 
 from agents.spec import AgentSpec
 from app import binding
@@ -43,7 +45,7 @@ class HostedAgent:
     request_handler: DefaultRequestHandler
 
 
-def pin_current_event(event: faust.types.EventT) -> None:
+def pin_current_event(event: EventT) -> None:
     """Makes ``event`` the current Faust event of this asyncio context, by strong reference.
 
     Table writes go to the changelog partition of ``faust.current_event()``, which
@@ -54,7 +56,7 @@ def pin_current_event(event: faust.types.EventT) -> None:
     live, and their writes land in the partition of the record that created them —
     the partition that owns the conversation.
     """
-    _current_event.set(lambda: event)
+    _current_event.set(cast(Any, lambda: event))
 
 
 class A2AWorker:
@@ -95,7 +97,7 @@ class A2AWorker:
             # rebalance within seconds instead of Kafka's default 5 minutes.
             consumer_metadata_max_age_ms=3000,
         )
-        self.tasks_table = self._table("tasks", "task id → a2a Task (protobuf)")
+        self.tasks_table: TableT = self._table("tasks", "task id → a2a Task (protobuf)")
         self.contexts_table = self._table("contexts", "context id → task ids (JSON)")
         self.messages_table = self._table("messages", "message id → task id")
         self.push_configs_table = self._table("push-configs", "task id → push configs")
@@ -103,7 +105,7 @@ class A2AWorker:
         self.agents = {name: self._host(spec) for name, spec in specs.items()}
         self.app.task(self._on_start)
 
-    def _table(self, name: str, help_text: str) -> faust.Table:
+    def _table(self, name: str, help_text: str) -> TableT:
         return self.app.Table(
             name,
             key_type=bytes,
@@ -156,7 +158,7 @@ class A2AWorker:
             record.topic, record.key, record.value, None, None, record.headers
         )
 
-    def _serve(self, handler: RecordHandler):  # type: ignore[no-untyped-def]
+    def _serve(self, handler: RecordHandler) -> Callable[[StreamT], Awaitable[None]]:
         """The Faust agent of one A2A agent: bounded concurrent handling, ordered acks.
 
         Each record is handled in its own asyncio task (at most ``max_in_flight`` at a
@@ -167,11 +169,11 @@ class A2AWorker:
         """
         max_in_flight = self.settings.max_in_flight
 
-        async def serve(stream: faust.StreamT) -> None:
+        async def serve(stream: StreamT) -> None:
             slots = asyncio.Semaphore(max_in_flight)
             in_flight: set[asyncio.Task[None]] = set()
 
-            async def handle(event: faust.types.EventT) -> None:
+            async def handle(event: EventT) -> None:
                 pin_current_event(event)
                 message = event.message
                 record = RequestRecord(
@@ -180,7 +182,7 @@ class A2AWorker:
                     offset=message.offset,
                     key=message.key,
                     value=message.value,
-                    headers=tuple(message.headers or ()),
+                    headers=tuple(cast(list[tuple[str, bytes]], message.headers or [])),
                 )
                 try:
                     await handler.handle(record)
@@ -192,7 +194,7 @@ class A2AWorker:
                     event.ack()
                     slots.release()
 
-            async for event in stream.noack().events():
+            async for event in cast(faust.Stream, stream).noack().events():
                 await slots.acquire()
                 task = asyncio.create_task(handle(event))
                 in_flight.add(task)
@@ -204,7 +206,9 @@ class A2AWorker:
         """Creates the output topics and publishes every AgentCard to the registry."""
         for name in self.agents:
             for topic_name in (binding.responses_topic(name), binding.dlq_topic(name)):
-                await self.app.topic(topic_name, partitions=self.settings.partitions).maybe_declare()
+                await self.app.topic(
+                    topic_name, partitions=self.settings.partitions
+                ).maybe_declare()
         registry = self.app.topic(
             binding.REGISTRY_TOPIC, partitions=1, compacting=True, deleting=False
         )
@@ -213,4 +217,6 @@ class A2AWorker:
             await self.app.producer.send_and_wait(
                 binding.REGISTRY_TOPIC, name.encode(), encode_card(hosted.card), None, None, None
             )
-        logger.info("published AgentCards of %s to %s", ", ".join(self.agents), binding.REGISTRY_TOPIC)
+        logger.info(
+            "published AgentCards of %s to %s", ", ".join(self.agents), binding.REGISTRY_TOPIC
+        )

@@ -30,12 +30,18 @@ class FaustPushNotificationConfigStore(PushNotificationConfigStore):
 
     def _load(self, task_id: str) -> list[TaskPushNotificationConfig]:
         raw = self._table.get(scoped(self._agent, task_id))
-        return [] if raw is None else list(ListTaskPushNotificationConfigsResponse.FromString(raw).configs)
+        return (
+            []
+            if raw is None
+            else list(ListTaskPushNotificationConfigsResponse.FromString(raw).configs)
+        )
 
     def _store(self, task_id: str, configs: list[TaskPushNotificationConfig]) -> None:
         key = scoped(self._agent, task_id)
         if configs:
-            self._table[key] = ListTaskPushNotificationConfigsResponse(configs=configs).SerializeToString()
+            self._table[key] = ListTaskPushNotificationConfigsResponse(
+                configs=configs
+            ).SerializeToString()
         else:
             self._table.pop(key, None)
 

@@ -10,17 +10,18 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from a2a.client import Client, ClientConfig
 from a2a.types import AgentCard
+from support.clients import Connect, wait_for_cards
+from support.processes import WorkerProcess
 
 from app.registry import fetch_cards
 from app.transport import kafka_client_factory
-from support.processes import WorkerProcess
 
 
 @pytest.fixture(scope="session")
@@ -35,25 +36,10 @@ def bootstrap_servers() -> str:
     return servers
 
 
-async def wait_for_cards(bootstrap_servers: str, names: set[str], timeout: float = 60.0) -> dict[str, AgentCard]:
-    """The registry's cards once every name in ``names`` is there.
-
-    Raises:
-        TimeoutError: not all were published within ``timeout`` seconds.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        cards = await fetch_cards(bootstrap_servers)
-        if names <= cards.keys():
-            return cards
-        if loop.time() > deadline:
-            raise TimeoutError(f"agents {names - cards.keys()} not in the registry")
-        await asyncio.sleep(0.5)
-
-
 @pytest.fixture(scope="session")
-def worker(bootstrap_servers: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
+def worker(
+    bootstrap_servers: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerProcess]:
     """One real worker (demo agents + ``slow``) shared by the session's tests."""
     base: Path = tmp_path_factory.mktemp("worker")
     process = WorkerProcess(
@@ -74,9 +60,6 @@ def worker(bootstrap_servers: str, tmp_path_factory: pytest.TempPathFactory) -> 
 async def cards(worker: WorkerProcess, bootstrap_servers: str) -> dict[str, AgentCard]:
     """The registry's cards (the session worker is running)."""
     return await fetch_cards(bootstrap_servers)
-
-
-Connect = Callable[..., Client]
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-
 from support.processes import WorkerProcess
 from support.records import RawPeer, header, jsonrpc, user_message
 
@@ -56,7 +55,9 @@ async def test_bad_record_gets_error_reply_and_goes_to_dlq(peer: RawPeer, case: 
     # The agent keeps serving: a good request right after is answered.
     good = uuid.uuid4().hex
     params = {"message": user_message("Terran win rate", contextId=good)}
-    await peer.send(REQUESTS, jsonrpc("SendMessage", params), key=good.encode(), correlation_id=good)
+    await peer.send(
+        REQUESTS, jsonrpc("SendMessage", params), key=good.encode(), correlation_id=good
+    )
     answer = await peer.wait_for(_for(good))
     assert json.loads(answer.value)["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED"
 
@@ -84,7 +85,9 @@ async def test_new_conversation_without_context_id_is_rekeyed(peer: RawPeer) -> 
 
 async def test_redelivered_message_does_not_run_twice(peer: RawPeer, worker: WorkerProcess) -> None:
     context_id = uuid.uuid4().hex
-    value = jsonrpc("SendMessage", {"message": user_message("Protoss win rate", contextId=context_id)})
+    value = jsonrpc(
+        "SendMessage", {"message": user_message("Protoss win rate", contextId=context_id)}
+    )
     first, second = uuid.uuid4().hex, uuid.uuid4().hex
     await peer.send(REQUESTS, value, key=context_id.encode(), correlation_id=first)
     task_1 = json.loads((await peer.wait_for(_for(first))).value)["result"]["task"]

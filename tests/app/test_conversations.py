@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from a2a.helpers import get_artifact_text, new_text_message
 from a2a.types import GetTaskRequest, Role, SendMessageRequest, StreamResponse, TaskState
-
-from conftest import Connect
+from support.clients import Connect
 
 pytestmark = pytest.mark.kafka
 

@@ -20,9 +20,9 @@ from a2a.types import (
     TaskState,
 )
 from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
+from support.clients import Connect
 
 from app.transport import KafkaTransport
-from conftest import Connect
 
 pytestmark = pytest.mark.kafka
 
@@ -37,7 +37,7 @@ async def _collect(stream) -> list[StreamResponse]:  # type: ignore[no-untyped-d
 
 async def test_factory_picks_the_kafka_transport(connect: Connect) -> None:
     client = connect("data")
-    transport = client._transport  # noqa: SLF001
+    transport = client._transport
     assert isinstance(transport, KafkaTransport)
     assert transport.url.endswith("/agent.data.requests")
 

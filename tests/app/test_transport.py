@@ -10,11 +10,11 @@ import pytest
 from a2a.client import A2AClientError, A2AClientTimeoutError
 from a2a.helpers import new_text_message
 from a2a.types import AgentCard, Role, SendMessageRequest, StreamResponse, TaskState
+from support.clients import Connect
+from support.slow_agent import SPEC as SLOW
 
 from app.cards import agent_card
 from app.transport import KafkaTransport
-from conftest import Connect
-from support.slow_agent import SPEC as SLOW
 
 pytestmark = pytest.mark.kafka
 
@@ -25,7 +25,7 @@ def _ask(text: str) -> SendMessageRequest:
 
 async def test_50_concurrent_streams_over_one_transport(connect: Connect) -> None:
     client = connect("slow")
-    transport = client._transport  # noqa: SLF001
+    transport = client._transport
     assert isinstance(transport, KafkaTransport)
 
     async def one_stream(n: int) -> list[StreamResponse]:
@@ -36,12 +36,14 @@ async def test_50_concurrent_streams_over_one_transport(connect: Connect) -> Non
     for n, events in zip(counts, streams, strict=True):
         assert events[0].HasField("task")
         ticks = [
-            e.artifact_update.artifact.parts[0].text for e in events if e.HasField("artifact_update")
+            e.artifact_update.artifact.parts[0].text
+            for e in events
+            if e.HasField("artifact_update")
         ]
         assert ticks == [f"tick {i}" for i in range(n)], "events lost or out of order"
         assert events[-1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
         assert len({e.WhichOneof("payload") for e in events}) == 3
-    assert transport._pending == {}  # noqa: SLF001 - every call deregistered
+    assert transport._pending == {}
 
 
 async def test_private_reply_topic(cards: dict[str, AgentCard]) -> None:
@@ -54,14 +56,16 @@ async def test_private_reply_topic(cards: dict[str, AgentCard]) -> None:
 
 async def test_deadline_on_an_agent_that_never_answers(bootstrap_servers: str) -> None:
     silent = agent_card(SLOW, bootstrap_servers)
-    silent.supported_interfaces[0].url = f"kafka://{bootstrap_servers}/agent.nobody-{uuid.uuid4().hex[:6]}"
+    silent.supported_interfaces[
+        0
+    ].url = f"kafka://{bootstrap_servers}/agent.nobody-{uuid.uuid4().hex[:6]}"
     async with KafkaTransport(silent, timeout=2.0) as transport:
         started = time.monotonic()
         with pytest.raises(A2AClientTimeoutError):
             await transport.send_message(_ask("hello?"))
         elapsed = time.monotonic() - started
         assert 1.9 <= elapsed < 4.0
-        assert transport._pending == {}  # noqa: SLF001
+        assert transport._pending == {}
 
 
 async def test_close_fails_pending_calls(cards: dict[str, AgentCard]) -> None:

@@ -85,7 +85,9 @@ def header(record: ConsumerRecord, name: str) -> str | None:
 
 def jsonrpc(method: str, params: dict[str, Any]) -> bytes:
     """A JSON-RPC 2.0 request as record bytes."""
-    return json.dumps({"jsonrpc": "2.0", "id": uuid.uuid4().hex, "method": method, "params": params}).encode()
+    return json.dumps(
+        {"jsonrpc": "2.0", "id": uuid.uuid4().hex, "method": method, "params": params}
+    ).encode()
 
 
 def user_message(text: str, **fields: str) -> dict[str, Any]:

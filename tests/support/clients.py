@@ -1,0 +1,33 @@
+"""Client-side helpers for the integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from a2a.client import Client
+from a2a.types import AgentCard
+
+from app.registry import fetch_cards
+
+#: ``connect(agent, **ClientConfig fields)`` → an a2a-sdk ``Client``.
+Connect = Callable[..., Client]
+
+
+async def wait_for_cards(
+    bootstrap_servers: str, names: set[str], timeout: float = 60.0
+) -> dict[str, AgentCard]:
+    """The registry's cards once every name in ``names`` is there.
+
+    Raises:
+        TimeoutError: not all were published within ``timeout`` seconds.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        cards = await fetch_cards(bootstrap_servers)
+        if names <= cards.keys():
+            return cards
+        if loop.time() > deadline:
+            raise TimeoutError(f"agents {names - cards.keys()} not in the registry")
+        await asyncio.sleep(0.5)
