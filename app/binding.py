@@ -10,8 +10,8 @@ section 9) with a Kafka record in place of an HTTP body or SSE event:
   the A2A service parameters (``a2a-version``, ``a2a-extensions``, ``traceparent``,
   ``authorization`` …, lower-cased);
 * response record: key = correlation id, value = one JSON-RPC 2.0 response object,
-  header :data:`FINAL` = ``b"1"`` on the last record of a call. A stream that ends
-  without a final event ends with a record whose value is empty.
+  header :data:`FINAL` = ``b"1"`` on the last record of a call: the only record of a
+  unary call; for a stream, a record with an empty value after its last event.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ def agent_card(spec: AgentSpec, bootstrap_servers: str, version: str = "0.1.0") 
 
     ``supported_interfaces`` holds one interface with protocol binding
     :data:`app.binding.KAFKA_PROTOCOL_BINDING` and URL
-    ``kafka://<bootstrap>/agent.<name>.requests`` (A2A 1.0 §12.4: a custom binding is
+    ``kafka://<bootstrap>/agent.<name>.requests`` (A2A 1.0 §12.7: a custom binding is
     declared in the card like a standard one).
     """
     address = binding.KafkaAddress(bootstrap_servers=bootstrap_servers, agent=spec.name)

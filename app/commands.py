@@ -12,6 +12,7 @@ from typing import NoReturn
 from a2a.client import A2AClientError, ClientConfig
 from a2a.helpers import get_artifact_text, get_message_text, new_text_message
 from a2a.types import GetTaskRequest, Role, SendMessageRequest, StreamResponse, Task, TaskState
+from a2a.utils.errors import A2AError
 from faust.cli import AppCommand, argument, option
 from google.protobuf.json_format import MessageToJson
 
@@ -22,7 +23,7 @@ from app.worker import A2AWorker
 
 def _fail(command: AppCommand, message: str) -> NoReturn:
     """Ends the command with one line on stderr and exit status 1."""
-    command.say(f"error: {message}", err=sys.stderr)
+    command.say(f"error: {message}", file=sys.stderr)
     sys.exit(1)
 
 
@@ -56,7 +57,7 @@ def register_commands(worker: A2AWorker) -> None:
         """List the agents in agent.registry and their skills."""
         try:
             cards = await fetch_cards(bootstrap)
-        except A2AClientError as exc:
+        except (A2AClientError, A2AError) as exc:
             _fail(self, str(exc))
         if not cards:
             self.say("no agents registered (is a worker running?)")
@@ -84,7 +85,7 @@ def register_commands(worker: A2AWorker) -> None:
         """Send TEXT to AGENT as a streaming message and print each event."""
         try:
             card = await resolve_card(bootstrap, agent)
-        except A2AClientError as exc:
+        except (A2AClientError, A2AError) as exc:
             _fail(self, str(exc))
         client = kafka_client_factory(ClientConfig(streaming=True), timeout=timeout).create(card)
         message = new_text_message(
@@ -102,7 +103,7 @@ def register_commands(worker: A2AWorker) -> None:
                     last = last or Task(id=event.status_update.task_id)
                     last.context_id = event.status_update.context_id
                     last.status.CopyFrom(event.status_update.status)
-        except A2AClientError as exc:
+        except (A2AClientError, A2AError) as exc:
             _fail(self, f"{agent}: {exc}")
         finally:
             await client.close()
@@ -119,7 +120,7 @@ def register_commands(worker: A2AWorker) -> None:
         """Print one task (A2A JSON) by its id."""
         try:
             cards = await fetch_cards(bootstrap)
-        except A2AClientError as exc:
+        except (A2AClientError, A2AError) as exc:
             _fail(self, str(exc))
         names = [agent] if agent else sorted(cards)
         factory = kafka_client_factory(ClientConfig(streaming=False))
@@ -129,7 +130,7 @@ def register_commands(worker: A2AWorker) -> None:
             client = factory.create(cards[name])
             try:
                 found = await client.get_task(GetTaskRequest(id=task_id))
-            except A2AClientError:
+            except (A2AClientError, A2AError):
                 continue
             finally:
                 await client.close()

@@ -21,7 +21,7 @@ from typing import Any
 
 from a2a.server.agent_execution import RequestContext, SimpleRequestContextBuilder
 from a2a.server.context import ServerCallContext
-from a2a.server.jsonrpc_models import JSONParseError, JSONRPCError
+from a2a.server.jsonrpc_models import InternalError, JSONParseError, JSONRPCError
 from a2a.server.request_handlers import build_error_response
 from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
 from a2a.types import SendMessageRequest, SendMessageResponse, StreamResponse, Task
@@ -125,8 +125,12 @@ class ConversationContextBuilder(SimpleRequestContextBuilder):
 
 
 def _starlette_request(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Request:
-    """A Starlette ``Request`` whose body and headers are the record's."""
-    raw_headers = [(k.lower().encode("latin-1"), v) for k, v in headers if v is not None]
+    """A Starlette ``Request`` whose body is the record's value and whose headers are
+    its A2A service parameters (the binding's own headers stay out)."""
+    raw_headers = [
+        (name.encode("latin-1"), text.encode())
+        for name, text in binding.service_parameters(headers).items()
+    ]
     raw_headers.append((b"content-type", b"application/json"))
     scope = {
         "type": "http",
@@ -225,6 +229,16 @@ class RecordHandler:
             await self._send(_dead_letter(self.agent, record, f"jsonrpc-{code}", body.decode()))
             return Disposition.DEAD_LETTERED
         return Disposition.ANSWERED
+
+    async def fail(self, record: RequestRecord, error: BaseException) -> None:
+        """Answers a record whose handling raised with ``InternalError`` and dead-letters it.
+
+        For faults outside a2a-sdk's own error mapping (a produce error, a bug): the
+        caller is not left waiting for its deadline and the record is kept.
+        """
+        correlation_id = binding.header(record.headers, binding.CORRELATION_ID)
+        detail = f"{type(error).__name__}: {error}"
+        await self._reject(record, correlation_id, InternalError(message=detail), "internal-error")
 
     def _rekey(self, record: RequestRecord, request: dict[str, Any]) -> OutgoingRecord | None:
         method, params = request.get("method"), request.get("params")

@@ -7,17 +7,8 @@ default that runs a single worker against the local broker of ``scripts/kafka``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -33,8 +24,13 @@ class Settings:
             (RocksDB through ``rocksdict``).
         datadir: ``FAUST_A2A_DATADIR``, where this worker keeps its RocksDB files; one
             per worker (Faust's ``--datadir`` overrides it); default ``.data/worker``.
-        web_host: ``FAUST_A2A_WEB_HOST``, host the web views bind and advertise;
-            default ``127.0.0.1``.
+        advertised_bootstrap_servers: ``FAUST_A2A_ADVERTISED_BOOTSTRAP_SERVERS``, the
+            bootstrap servers put in AgentCards for callers (as Kafka's
+            ``advertised.listeners``); default: ``bootstrap_servers``.
+        web_host: ``FAUST_A2A_WEB_HOST``, host other workers reach this worker's web
+            views at (Faust's ``canonical_url``); default ``127.0.0.1``.
+        web_bind: ``FAUST_A2A_WEB_BIND``, address the web server binds; default
+            ``127.0.0.1``.
         web_port: ``FAUST_A2A_WEB_PORT``, web view port (``--web-port`` overrides);
             default 6066.
         partitions: ``FAUST_A2A_PARTITIONS``, partitions of every request topic and
@@ -58,7 +54,9 @@ class Settings:
     app_id: str = "faust-a2a"
     store: str = "rocksdb://"
     datadir: str = ".data/worker"
+    advertised_bootstrap_servers: str = ""
     web_host: str = "127.0.0.1"
+    web_bind: str = "127.0.0.1"
     web_port: int = 6066
     partitions: int = 8
     replication_factor: int = 1
@@ -69,28 +67,40 @@ class Settings:
     task_retention: int = 7 * 24 * 3600
 
     @classmethod
-    def from_env(cls) -> Settings:
-        """Settings from the environment.
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """Settings from the environment (variables in :data:`ENV_VARS`).
 
         Raises:
             ValueError: a numeric variable is not an integer.
         """
-        env = os.environ.get
-        d = cls()
-        return cls(
-            bootstrap_servers=env("KAFKA_BOOTSTRAP_SERVERS") or d.bootstrap_servers,
-            app_id=env("FAUST_A2A_APP_ID") or d.app_id,
-            store=env("FAUST_A2A_STORE") or d.store,
-            datadir=env("FAUST_A2A_DATADIR") or d.datadir,
-            web_host=env("FAUST_A2A_WEB_HOST") or d.web_host,
-            web_port=_int("FAUST_A2A_WEB_PORT", d.web_port),
-            partitions=_int("FAUST_A2A_PARTITIONS", d.partitions),
-            replication_factor=_int("FAUST_A2A_REPLICATION_FACTOR", d.replication_factor),
-            standby_replicas=_int("FAUST_A2A_STANDBY_REPLICAS", d.standby_replicas),
-            max_in_flight=_int("FAUST_A2A_MAX_IN_FLIGHT", d.max_in_flight),
-            max_request_bytes=_int("FAUST_A2A_MAX_REQUEST_BYTES", d.max_request_bytes),
-            interrupted_task_timeout=_int(
-                "FAUST_A2A_INTERRUPTED_TASK_TIMEOUT", d.interrupted_task_timeout
-            ),
-            task_retention=_int("FAUST_A2A_TASK_RETENTION", d.task_retention),
-        )
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_VARS[f.name], "")
+            if raw == "":
+                continue
+            if f.type in (int, "int"):
+                try:
+                    values[f.name] = int(raw)
+                except ValueError:
+                    raise ValueError(
+                        f"{ENV_VARS[f.name]} must be an integer, got {raw!r}"
+                    ) from None
+            else:
+                values[f.name] = raw
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def card_bootstrap_servers(self) -> str:
+        """The bootstrap servers AgentCards advertise."""
+        return self.advertised_bootstrap_servers or self.bootstrap_servers
+
+
+#: The environment variable of each setting.
+ENV_VARS: dict[str, str] = {
+    "bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
+    **{
+        f.name: f"FAUST_A2A_{f.name.upper()}"
+        for f in fields(Settings)
+        if f.name != "bootstrap_servers"
+    },
+}

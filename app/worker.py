@@ -8,6 +8,7 @@ serve them → start-up (topics, AgentCards in ``agent.registry``) → web views
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
@@ -84,7 +85,7 @@ class A2AWorker:
             topic_replication_factor=settings.replication_factor,
             table_standby_replicas=settings.standby_replicas,
             web_host=settings.web_host,
-            web_bind=settings.web_host,
+            web_bind=settings.web_bind,
             web_port=settings.web_port,
             web_tables_enabled=False,
             stream_wait_empty=False,
@@ -115,7 +116,7 @@ class A2AWorker:
         )
 
     def _host(self, spec: AgentSpec) -> HostedAgent:
-        card = agent_card(spec, self.settings.bootstrap_servers)
+        card = agent_card(spec, self.settings.card_bootstrap_servers)
         tasks = FaustTaskStore(self.tasks_table, spec.name)
         conversations = ConversationIndex(self.contexts_table, spec.name)
         with warnings.catch_warnings():
@@ -186,10 +187,12 @@ class A2AWorker:
                 )
                 try:
                     await handler.handle(record)
-                except Exception:
+                except Exception as exc:
                     logger.exception(
                         "request %s[%s]@%s failed", record.topic, record.partition, record.offset
                     )
+                    with contextlib.suppress(Exception):
+                        await handler.fail(record, exc)
                 finally:
                     event.ack()
                     slots.release()

@@ -16,7 +16,7 @@ from tables.keys import scoped
 
 
 def _sort_key(task: Task) -> tuple[bool, int, str]:
-    """``ListTasks`` order (A2A 1.0 §7.5): newest status first, then task id, descending."""
+    """``ListTasks`` order (A2A 1.0 §3.1.4): newest status first, then task id, descending."""
     has_timestamp = task.HasField("status") and task.status.HasField("timestamp")
     timestamp = task.status.timestamp.ToNanoseconds() if has_timestamp else 0
     return (has_timestamp, timestamp, task.id)

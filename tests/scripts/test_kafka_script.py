@@ -211,6 +211,10 @@ def test_unknown_command_is_one_line() -> None:
     assert_one_line_error(run("frobnicate"), "unknown command", "frobnicate")
 
 
+def test_unexpected_argument_is_one_line() -> None:
+    assert_one_line_error(run("stop", "now"), "unexpected argument", "now")
+
+
 def test_start_refuses_a_taken_port(tmp_path: Path) -> None:
     with listening_socket() as port:
         env = base_env(tmp_path, port=port)
@@ -400,6 +404,22 @@ def test_jvm_that_cannot_start_is_reported_and_cleaned_up(tmp_path: Path, kafka_
         last = result.stderr.strip().splitlines()[-1]
         assert "the JVM did not start" in last and "KAFKA_HEAP" in last, result.stderr
         assert not list(Path(env["KAFKA_DATA_DIR"]).glob("node-*/kafka.pid"))
+
+
+def test_port_bound_but_not_listening_is_reported_from_the_broker_log(
+    tmp_path: Path, kafka_jars: None
+) -> None:
+    """A bound socket that does not listen escapes the pre-check: Kafka's bind fails."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        env = base_env(tmp_path, port=sock.getsockname()[1])
+        with stopped_at_exit(env):
+            result = run("start", env=env, timeout=120)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "a port is already in use" in last, result.stderr
+    assert "\tat " not in result.stderr
+    assert not list(Path(env["KAFKA_DATA_DIR"]).glob("node-*/kafka.pid"))
 
 
 def test_start_status_start_stop_cycle(tmp_path: Path, kafka_jars: None) -> None:
