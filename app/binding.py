@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from a2a.server.id_generator import IDGenerator, IDGeneratorContext
+from aiokafka.partitioner import DefaultPartitioner
 
 #: ``AgentInterface.protocol_binding`` of the Kafka binding (A2A 1.0 §12: custom bindings).
 KAFKA_PROTOCOL_BINDING = "KAFKA"
@@ -154,6 +155,17 @@ def routing_key(method: str, params: Mapping[str, Any]) -> str | None:
     else:
         return text(params.get("contextId")) if method == "ListTasks" else None
     return task_routing_key(task_id) if task_id else None
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner picks for ``key`` among ``partitions``.
+
+    murmur2 of the UTF-8 key, as the Java client, aiokafka and Faust's producer all
+    compute it (Kafka ``DefaultPartitioner``), so the owner of a routing key can be
+    found without producing anything.
+    """
+    every = list(range(partitions))
+    return int(DefaultPartitioner()(key.encode(), every, every))
 
 
 Headers = Sequence[tuple[str, bytes]]

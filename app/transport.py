@@ -30,12 +30,17 @@ from typing import Any, cast
 from a2a.client import A2AClientError, A2AClientTimeoutError, ClientConfig, ClientFactory
 from a2a.client.client import ClientCallContext
 from a2a.client.transports.jsonrpc import JsonRpcTransport
-from a2a.types import AgentCard, StreamResponse
-from a2a.utils.constants import PROTOCOL_VERSION_CURRENT, VERSION_HEADER
+from a2a.types import AgentCard, ListTasksRequest, ListTasksResponse, StreamResponse
+from a2a.utils.constants import (
+    DEFAULT_LIST_TASKS_PAGE_SIZE,
+    PROTOCOL_VERSION_CURRENT,
+    VERSION_HEADER,
+)
 from a2a.utils.proto_utils import parse_lenient
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from google.protobuf import json_format
 
-from app import binding
+from app import binding, listing
 
 logger = logging.getLogger(__name__)
 
@@ -183,9 +188,12 @@ class KafkaTransport(JsonRpcTransport):
                         call.queue.put_nowait((record.value or b"", final))
 
     async def _call(
-        self, payload: dict[str, Any], context: ClientCallContext | None
+        self,
+        payload: dict[str, Any],
+        context: ClientCallContext | None,
+        partition: int | None = None,
     ) -> _PendingCall:
-        """Registers the call, then produces its request."""
+        """Registers the call, then produces its request (to ``partition`` if given)."""
         await self.start()
         assert self._producer is not None
         timeout = context.timeout if context and context.timeout is not None else self.timeout
@@ -208,6 +216,7 @@ class KafkaTransport(JsonRpcTransport):
                 binding.requests_topic(self.address.agent),
                 value=binding.encode_json(payload),
                 key=key.encode() if key is not None else None,
+                partition=partition,
                 headers=headers,
             )
         except Exception:
@@ -225,11 +234,43 @@ class KafkaTransport(JsonRpcTransport):
             raise A2AClientError("KafkaTransport closed while the call was pending")
         return cast(_Item, item)
 
+    async def list_tasks(
+        self, request: ListTasksRequest, *, context: ClientCallContext | None = None
+    ) -> ListTasksResponse:
+        """``ListTasks`` over every partition, merged into one page.
+
+        A ``context_id`` filter names one conversation, hence one partition: one call.
+        Otherwise the request goes to each partition of the requests topic, whose owner
+        answers for that partition only, and the pages are merged (:mod:`app.listing`);
+        the page token works the same way in every partition.
+        """
+        if request.context_id:
+            return await super().list_tasks(request, context=context)
+        await self.start()
+        assert self._producer is not None
+        topic = binding.requests_topic(self.address.agent)
+        payload = {"method": "ListTasks", "params": json_format.MessageToDict(request)}
+        pages = await asyncio.gather(
+            *(
+                self._send_request(
+                    {"jsonrpc": "2.0", "id": uuid.uuid4().hex, **payload}, context, partition=p
+                )
+                for p in await _partitions_for(self._producer, topic)
+            )
+        )
+        return listing.merge_pages(
+            [parse_lenient(p["result"], ListTasksResponse()) for p in pages],
+            request.page_size or DEFAULT_LIST_TASKS_PAGE_SIZE,
+        )
+
     async def _send_request(
-        self, payload: dict[str, Any], context: ClientCallContext | None = None
+        self,
+        payload: dict[str, Any],
+        context: ClientCallContext | None = None,
+        partition: int | None = None,
     ) -> dict[str, Any]:
         """One JSON-RPC request, one response record (JSON-RPC binding over Kafka)."""
-        call = await self._call(payload, context)
+        call = await self._call(payload, context, partition)
         try:
             value, _ = await self._next(call)
         finally:

@@ -42,6 +42,7 @@ class HostedAgent:
     card: AgentCard
     tasks: FaustTaskStore
     conversations: ConversationIndex
+    push_configs: FaustPushNotificationConfigStore
     handler: RecordHandler
     request_handler: DefaultRequestHandler
 
@@ -64,8 +65,8 @@ class A2AWorker:
     """Builds the Faust app that serves ``specs`` over Kafka.
 
     Args:
-        specs: The agents to host, by name (default: :data:`agents.AGENTS`).
-        settings: Service settings (default: from the environment).
+        specs: The agents to host, by name.
+        settings: Service settings.
 
     Attributes:
         app: The ``faust.App``; ``faust -A app worker`` runs it.
@@ -117,8 +118,9 @@ class A2AWorker:
 
     def _host(self, spec: AgentSpec) -> HostedAgent:
         card = agent_card(spec, self.settings.card_bootstrap_servers)
-        tasks = FaustTaskStore(self.tasks_table, spec.name)
+        tasks = FaustTaskStore(self.tasks_table, spec.name, partitions=self.settings.partitions)
         conversations = ConversationIndex(self.contexts_table, spec.name)
+        push_configs = FaustPushNotificationConfigStore(self.push_configs_table, spec.name)
         with warnings.catch_warnings():
             # a2a-sdk warns about optional card fields (provider, documentation URL)
             # that a demo card leaves empty; they are not protocol errors.
@@ -128,9 +130,7 @@ class A2AWorker:
                 task_store=tasks,
                 agent_card=card,
                 extended_agent_card=card,
-                push_config_store=FaustPushNotificationConfigStore(
-                    self.push_configs_table, spec.name
-                ),
+                push_config_store=push_configs,
                 request_context_builder=ConversationContextBuilder(
                     tasks, conversations, self.messages_table, spec.name
                 ),
@@ -152,7 +152,16 @@ class A2AWorker:
             internal=True,  # Faust creates it with the changelogs' partition count
         )
         self.app.agent(topic, name=f"a2a.{spec.name}")(self._serve(handler))
-        return HostedAgent(spec, card, tasks, conversations, handler, request_handler)
+        return HostedAgent(spec, card, tasks, conversations, push_configs, handler, request_handler)
+
+    def forget_messages(self, agent: str, task_ids: set[str]) -> None:
+        """Deletes the redelivery records (message id → task id) of ``task_ids``."""
+        if not task_ids:
+            return
+        prefix = f"{agent}/".encode()
+        for key, value in list(self.messages_table.items()):
+            if key.startswith(prefix) and value.decode() in task_ids:
+                del self.messages_table[key]
 
     async def _send(self, record: OutgoingRecord) -> None:
         await self.app.producer.send_and_wait(

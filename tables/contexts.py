@@ -29,6 +29,15 @@ class ConversationIndex:
         raw = self._table.get(scoped(self._agent, context_id))
         return [] if raw is None else list(json.loads(raw))
 
+    def remove(self, context_id: str, task_id: str) -> None:
+        """Drops ``task_id`` from the conversation; an emptied conversation is deleted."""
+        key = scoped(self._agent, context_id)
+        ids = [i for i in self.task_ids(context_id) if i != task_id]
+        if ids:
+            self._table[key] = json.dumps(ids).encode()
+        else:
+            self._table.pop(key, None)
+
     def add(self, context_id: str, task_id: str) -> None:
         """Appends ``task_id`` to the conversation unless it is already there."""
         ids = self.task_ids(context_id)

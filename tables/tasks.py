@@ -9,17 +9,10 @@ from a2a.server.context import ServerCallContext
 from a2a.server.tasks import TaskStore
 from a2a.types import ListTasksRequest, ListTasksResponse, Task
 from a2a.utils.constants import DEFAULT_LIST_TASKS_PAGE_SIZE
-from a2a.utils.errors import InvalidParamsError
-from a2a.utils.task import ListTasksCursor, decode_list_tasks_cursor, encode_list_tasks_cursor
+from faust import current_event
 
+from app import binding, listing
 from tables.keys import scoped
-
-
-def _sort_key(task: Task) -> tuple[bool, int, str]:
-    """``ListTasks`` order (A2A 1.0 §3.1.4): newest status first, then task id, descending."""
-    has_timestamp = task.HasField("status") and task.status.HasField("timestamp")
-    timestamp = task.status.timestamp.ToNanoseconds() if has_timestamp else 0
-    return (has_timestamp, timestamp, task.id)
 
 
 class FaustTaskStore(TaskStore):
@@ -39,11 +32,16 @@ class FaustTaskStore(TaskStore):
     Args:
         table: The ``tasks`` table.
         agent: The agent whose tasks this store holds.
+        partitions: The number of partitions of the requests topic; with it,
+            :meth:`list` inside a request answers for that request's partition only.
     """
 
-    def __init__(self, table: MutableMapping[Any, bytes], agent: str) -> None:
+    def __init__(
+        self, table: MutableMapping[Any, bytes], agent: str, *, partitions: int | None = None
+    ) -> None:
         self._table = table
         self._agent = agent
+        self._partitions = partitions
 
     async def save(self, task: Task, context: ServerCallContext) -> None:
         """Writes ``task`` (a changelog record in the current request's partition)."""
@@ -58,44 +56,43 @@ class FaustTaskStore(TaskStore):
         """Deletes the task (a changelog tombstone); a missing task is not an error."""
         self._table.pop(scoped(self._agent, task_id), None)
 
-    def tasks(self) -> list[Task]:
-        """Every task of this agent in the partitions this worker holds."""
+    def tasks(self, partition: int | None = None) -> list[Task]:
+        """This agent's tasks in the partitions this worker holds, or in ``partition``.
+
+        The partition is read off the table key (the task id carries its routing
+        key), so tasks of other partitions are not even parsed.
+        """
         prefix = scoped(self._agent, "").encode()
-        return [
-            Task.FromString(raw)
-            for key, raw in self._table.items()
-            if (key if isinstance(key, bytes) else key.encode()).startswith(prefix)
-        ]
+        found = []
+        for key, raw in self._table.items():
+            key_bytes = key if isinstance(key, bytes) else key.encode()
+            if not key_bytes.startswith(prefix):
+                continue
+            if partition is not None and self._partitions is not None:
+                task_id = key_bytes[len(prefix) :].decode()
+                owner = binding.partition_for(binding.task_routing_key(task_id), self._partitions)
+                if owner != partition:
+                    continue
+            found.append(Task.FromString(raw))
+        return found
 
     async def list(self, params: ListTasksRequest, context: ServerCallContext) -> ListTasksResponse:
-        """Filters, orders and pages the tasks this worker holds (A2A 1.0 ``ListTasks``).
+        """Filters, orders and pages this agent's tasks (A2A 1.0 ``ListTasks``).
 
-        Filters: ``context_id``, ``status``, ``status_timestamp_after``. Order: newest
-        status timestamp first. ``page_token`` is a2a-sdk's opaque cursor.
+        Filters: ``context_id``, ``status``, ``status_timestamp_after``; order and
+        page tokens: :mod:`app.listing`. While a request record is handled, only the
+        tasks of that record's partition are listed: a client lists every partition
+        (``KafkaTransport.list_tasks`` asks each one and merges), and each task is
+        answered by exactly one partition owner.
 
         Raises:
             InvalidParamsError: ``page_token`` is not a cursor this store issued.
         """
-        tasks = [task for task in self.tasks() if _matches(task, params)]
-        tasks.sort(key=_sort_key, reverse=True)
-        total = len(tasks)
-        start = 0
-        if params.page_token:
-            cursor = decode_list_tasks_cursor(params.page_token)
-            if cursor is None:
-                raise InvalidParamsError(message=f"Invalid page token: {params.page_token}")
-            after = cursor.sort_key()
-            start = next((i for i, task in enumerate(tasks) if _sort_key(task) < after), total)
-        page_size = params.page_size or DEFAULT_LIST_TASKS_PAGE_SIZE
-        page = tasks[start : start + page_size]
-        next_token = ""
-        if start + page_size < total:
-            has_ts, ts, task_id = _sort_key(page[-1])
-            next_token = encode_list_tasks_cursor(
-                ListTasksCursor(timestamp_ns=ts if has_ts else None, task_id=task_id)
-            )
-        return ListTasksResponse(
-            tasks=page, next_page_token=next_token, total_size=total, page_size=page_size
+        event = current_event()
+        partition = None if event is None else event.message.partition
+        tasks = [t for t in self.tasks(partition) if _matches(t, params)]
+        return listing.page(
+            tasks, params.page_token, params.page_size or DEFAULT_LIST_TASKS_PAGE_SIZE
         )
 
 

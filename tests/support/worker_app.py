@@ -4,13 +4,8 @@ Run as ``faust -A support.worker_app worker`` from ``tests/``.
 """
 
 from agents import AGENTS
-from app.commands import register_commands
-from app.settings import Settings
-from app.views import register_views
-from app.worker import A2AWorker
+from app.service import create_worker
 from support.slow_agent import SPEC as SLOW
 
-worker = A2AWorker({**AGENTS, SLOW.name: SLOW}, Settings.from_env())
-register_views(worker)
-register_commands(worker)
+worker = create_worker({**AGENTS, SLOW.name: SLOW})
 app = worker.app
