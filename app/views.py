@@ -50,7 +50,10 @@ def register_views(worker: A2AWorker) -> None:
 
     @app.page("/tasks/{task_id}")
     async def task_view(view: View, request: Request, task_id: str) -> Response:
-        """The task as A2A JSON (``{"agent": …, "task": …}``); 404 when unknown."""
+        """The task as A2A JSON (``{"agent", "owner", "task"}``); 404 when unknown.
+
+        ``owner`` is the URL of the worker that owns the task's partition and answered.
+        """
         owner = await routed(view, request, binding.task_routing_key(task_id))
         if owner is not None:
             return owner
@@ -58,7 +61,8 @@ def register_views(worker: A2AWorker) -> None:
         if found is None:
             return _error(view, 404, f"task {task_id} not found")
         agent, task = found
-        return _json(view, {"agent": agent, "task": MessageToDict(task)})
+        owner_url = str(app.conf.canonical_url)
+        return _json(view, {"agent": agent, "owner": owner_url, "task": MessageToDict(task)})
 
     @app.page("/contexts/{context_id}")
     async def context_view(view: View, request: Request, context_id: str) -> Response:

@@ -13,7 +13,8 @@ from a2a.helpers import new_task, new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
-from a2a.types import AgentSkill, TaskState
+from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, TaskState
+from a2a.utils.constants import PROTOCOL_VERSION_CURRENT, TransportProtocol
 
 from agents.spec import AgentSpec, PeerCaller
 
@@ -56,3 +57,23 @@ SPEC = AgentSpec(
     skills=(AgentSkill(id="echo", name="Echo", description="Echoes the text.", tags=["bench"]),),
     make_executor=_make,
 )
+
+
+def http_card(url: str) -> AgentCard:
+    """The agent's card with one JSON-RPC interface at ``url`` (a2a-sdk's HTTP server)."""
+    return AgentCard(
+        name=SPEC.name,
+        description=SPEC.description,
+        version="0.1.0",
+        supported_interfaces=[
+            AgentInterface(
+                url=url,
+                protocol_binding=TransportProtocol.JSONRPC,
+                protocol_version=PROTOCOL_VERSION_CURRENT,
+            )
+        ],
+        capabilities=AgentCapabilities(streaming=True),
+        default_input_modes=list(SPEC.input_modes),
+        default_output_modes=list(SPEC.output_modes),
+        skills=list(SPEC.skills),
+    )

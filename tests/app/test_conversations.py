@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
 from a2a.helpers import get_artifact_text, new_text_message
 from a2a.types import GetTaskRequest, Role, SendMessageRequest, StreamResponse, TaskState
 from support.clients import Connect
+from support.dataset import win_rate_line
 
 pytestmark = pytest.mark.kafka
-
-MATCHES = Path(__file__).resolve().parents[2] / "agents" / "data" / "matches.csv"
-
-
-def win_rate(race: str) -> str:
-    """The race's win rate from the bundled dataset, computed independently."""
-    with MATCHES.open() as f:
-        rows = list(csv.DictReader(f))
-    played = [r for r in rows if race in (r["race_1"], r["race_2"])]
-    won = sum(1 for r in played if r["winner"] == race)
-    return f"{race} win rate: {100 * won / len(played):.1f}% over {len(played)} games"
 
 
 async def _send(client, text: str, **ids: str) -> list[StreamResponse]:  # type: ignore[no-untyped-def]
@@ -42,7 +29,7 @@ async def test_input_required_then_follow_up_in_a_new_task(connect: Connect) -> 
     assert _final_state(second) == TaskState.TASK_STATE_COMPLETED
     task_id = second[-1].status_update.task_id
     task = await client.get_task(GetTaskRequest(id=task_id))
-    assert get_artifact_text(task.artifacts[0]) == win_rate("Zerg")
+    assert get_artifact_text(task.artifacts[0]) == win_rate_line("Zerg")
     assert task.context_id == context_id
 
 
@@ -53,7 +40,7 @@ async def test_input_required_then_follow_up_in_the_same_task(connect: Connect) 
     second = await _send(client, "Protoss", context_id=update.context_id, task_id=update.task_id)
     assert _final_state(second) == TaskState.TASK_STATE_COMPLETED
     task = await client.get_task(GetTaskRequest(id=update.task_id))
-    assert get_artifact_text(task.artifacts[0]) == win_rate("Protoss")
+    assert get_artifact_text(task.artifacts[0]) == win_rate_line("Protoss")
 
 
 async def test_balance_asks_data_and_cs_over_kafka(connect: Connect) -> None:
@@ -62,6 +49,6 @@ async def test_balance_asks_data_and_cs_over_kafka(connect: Connect) -> None:
     assert _final_state(events) == TaskState.TASK_STATE_COMPLETED
     (report,) = [e.artifact_update.artifact for e in events if e.HasField("artifact_update")]
     text = get_artifact_text(report)
-    assert win_rate("Terran") in text
+    assert win_rate_line("Terran") in text
     assert "posts" in text and "negative" in text
     assert "Terran: likely overpowered" in text

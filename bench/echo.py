@@ -1,0 +1,233 @@
+"""The floor: a raw aiokafka request-reply echo through the same broker.
+
+No A2A, no Faust, no tables: what one request record and its reply records cost on
+this broker. The echo process (``python -m bench.echo BOOTSTRAP``) reads
+``bench.echo.requests`` and answers every record with as many reply records as its
+``echo-replies`` header asks — 1 for a unary call, :data:`STREAM_RECORDS` for a
+stream, as many as faust-a2a answers one benchmark task with — on
+``bench.echo.replies``, keyed by the correlation id, the last one marked final.
+:class:`EchoClient` keeps one pair of futures per call keyed by correlation id.
+
+Both consumers set ``fetch_max_wait_ms`` explicitly to :data:`FETCH_MAX_WAIT_MS`, the
+value of ``KafkaTransport``'s own response consumer, so the floor and faust-a2a's
+client poll the same way: the broker answers a fetch as soon as a record exists
+(``fetch_min_bytes=1``) and holds an empty one at most that long. (aiokafka's default
+is 500 ms, which a lightly loaded round trip can wait out whole.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from app import binding
+
+REQUESTS_TOPIC = "bench.echo.requests"
+REPLIES_TOPIC = "bench.echo.replies"
+#: Partitions of both topics: as many as the agent's request and response topics.
+PARTITIONS = 8
+#: ``fetch_max_wait_ms`` of both consumers (``KafkaTransport``'s default).
+FETCH_MAX_WAIT_MS = 100
+#: Request header: how many reply records to produce.
+REPLIES_HEADER = "echo-replies"
+#: Reply records of a streamed benchmark task over faust-a2a: the Task, three
+#: update events and the empty final record.
+STREAM_RECORDS = 5
+
+_TOPIC_ALREADY_EXISTS = 36
+
+
+async def ensure_topics(bootstrap_servers: str) -> None:
+    """Creates both echo topics with :data:`PARTITIONS` partitions unless they exist.
+
+    Raises:
+        RuntimeError: the broker refused to create one.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        response = await admin.create_topics(
+            [NewTopic(name, PARTITIONS, 1) for name in (REQUESTS_TOPIC, REPLIES_TOPIC)]
+        )
+    finally:
+        await admin.close()
+    for topic, code, *_ in response.topic_errors:
+        if code not in (0, _TOPIC_ALREADY_EXISTS):
+            raise RuntimeError(f"cannot create {topic}: Kafka error {code}")
+
+
+async def _consumer_at_end(
+    bootstrap_servers: str, topic: str, producer: AIOKafkaProducer
+) -> AIOKafkaConsumer:
+    """A started consumer assigned every partition of ``topic``, positioned at its end
+    (``producer``, started, tells the partitions)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+    )
+    await consumer.start()
+    tps = [TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))]
+    consumer.assign(tps)
+    await consumer.seek_to_end(*tps)
+    for tp in tps:
+        await consumer.position(tp)
+    return consumer
+
+
+async def serve(bootstrap_servers: str, stop: asyncio.Event) -> None:
+    """Echoes request records until ``stop`` is set.
+
+    Each batch's replies are produced without waiting record by record; the batch's
+    deliveries are awaited together before the next fetch.
+    """
+    await ensure_topics(bootstrap_servers)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    consumer = await _consumer_at_end(bootstrap_servers, REQUESTS_TOPIC, producer)
+    try:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=200)
+            deliveries = []
+            for records in batches.values():
+                for record in records:
+                    correlation_id = binding.header(record.headers, binding.CORRELATION_ID)
+                    if correlation_id is None:
+                        continue
+                    count = int(binding.header(record.headers, REPLIES_HEADER) or 1)
+                    for index in range(count):
+                        headers = [(binding.CORRELATION_ID, correlation_id.encode())]
+                        if index == count - 1:
+                            headers.append((binding.FINAL, b"1"))
+                        deliveries.append(
+                            await producer.send(
+                                REPLIES_TOPIC,
+                                record.value,
+                                key=correlation_id.encode(),
+                                headers=headers,
+                            )
+                        )
+            if deliveries:
+                await asyncio.gather(*deliveries)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+@dataclass
+class _Call:
+    """One pending echo call: when its first reply came, and its final reply's value."""
+
+    first: asyncio.Future[float] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    final: asyncio.Future[bytes] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class EchoClient:
+    """Request-reply over the echo topics: one producer, one reply consumer, many calls.
+
+    Args:
+        bootstrap_servers: The broker.
+        replies: Reply records to ask for per call (1, or :data:`STREAM_RECORDS`).
+        timeout: Deadline of one call, seconds.
+    """
+
+    def __init__(self, bootstrap_servers: str, *, replies: int, timeout: float) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._replies = str(replies).encode()
+        self._timeout = timeout
+        self._pending: dict[str, _Call] = {}
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Creates the topics if needed and starts, positioned at the replies' end."""
+        await ensure_topics(self._bootstrap_servers)
+        await self._producer.start()
+        self._consumer = await _consumer_at_end(
+            self._bootstrap_servers, REPLIES_TOPIC, self._producer
+        )
+        self._reader = asyncio.create_task(self._read(self._consumer))
+
+    async def _read(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000)
+            now = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    correlation_id = binding.header(record.headers, binding.CORRELATION_ID)
+                    call = self._pending.get(correlation_id or "")
+                    if call is None:
+                        continue
+                    if not call.first.done():
+                        call.first.set_result(now)
+                    if binding.header(record.headers, binding.FINAL) == "1":
+                        call.final.set_result(record.value or b"")
+
+    async def call(self, text: str) -> float:
+        """Sends ``text`` and waits for its final reply; returns when the first came.
+
+        Raises:
+            TimeoutError: no final reply within the deadline.
+            ValueError: the final reply is not ``text``.
+        """
+        correlation_id = uuid.uuid4().hex
+        call = self._pending[correlation_id] = _Call()
+        try:
+            await self._producer.send_and_wait(
+                REQUESTS_TOPIC,
+                text.encode(),
+                key=correlation_id.encode(),
+                headers=[
+                    (binding.CORRELATION_ID, correlation_id.encode()),
+                    (REPLIES_HEADER, self._replies),
+                ],
+            )
+            value = await asyncio.wait_for(call.final, self._timeout)
+        finally:
+            del self._pending[correlation_id]
+        if value != text.encode():
+            raise ValueError(f"echo answered {value!r} to {text!r}")
+        return call.first.result()
+
+    async def close(self) -> None:
+        """Stops the reader, the consumer and the producer."""
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._consumer is not None:
+            await self._consumer.stop()
+        await self._producer.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench.echo BOOTSTRAP``: echoes until SIGTERM or SIGINT."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bootstrap_servers")
+    args = parser.parse_args(argv)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(args.bootstrap_servers, stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
