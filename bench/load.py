@@ -81,7 +81,8 @@ class CellResult:
         seconds: Length of the measured window.
         latency: Whole-call latency of the measured calls.
         first_event: Time to the first event (or reply record) of the measured calls.
-        server_cpu_seconds: CPU used by the server process(es) in the window.
+        server_cpu_seconds: CPU used in the window by each server process, in the
+            order of ``cell.server_pids``.
         broker_cpu_seconds: CPU used by the broker in the window (``None``: unknown).
         client_cpu_seconds: CPU used by this client process in the window.
         server_peak_rss: Sum of the server processes' peak resident memory, bytes.
@@ -94,10 +95,15 @@ class CellResult:
     seconds: float
     latency: Percentiles
     first_event: Percentiles
-    server_cpu_seconds: float
+    server_cpu_seconds: tuple[float, ...]
     broker_cpu_seconds: float | None
     client_cpu_seconds: float
     server_peak_rss: int
+
+    @property
+    def server_cpu_total(self) -> float:
+        """CPU used by all the server processes in the window."""
+        return sum(self.server_cpu_seconds)
 
     @property
     def tasks_per_second(self) -> float:
@@ -113,14 +119,14 @@ class CellResult:
 
 @dataclass(frozen=True)
 class _CpuSnapshot:
-    server: float
+    server: tuple[float, ...]
     broker: float | None
     client: float
 
     @classmethod
     def take(cls, cell: Cell) -> _CpuSnapshot:
         return cls(
-            server=sum(procstat.cpu_seconds(pid) for pid in cell.server_pids),
+            server=tuple(procstat.cpu_seconds(pid) for pid in cell.server_pids),
             broker=None if cell.broker_pid is None else procstat.cpu_seconds(cell.broker_pid),
             client=time.process_time(),
         )
@@ -158,7 +164,7 @@ async def _measure(cell: Cell) -> CellResult:
         return time.perf_counter() - began, before, after
 
     try:
-        window, callers = await asyncio.gather(
+        window, _ = await asyncio.gather(
             snapshots(), asyncio.gather(*(caller(i) for i in range(cell.concurrency)))
         )
     finally:
@@ -172,7 +178,7 @@ async def _measure(cell: Cell) -> CellResult:
         seconds=seconds,
         latency=Percentiles.of(latencies),
         first_event=Percentiles.of(first_events),
-        server_cpu_seconds=after.server - before.server,
+        server_cpu_seconds=tuple(b - a for a, b in zip(before.server, after.server, strict=True)),
         broker_cpu_seconds=(
             None if after.broker is None or before.broker is None else after.broker - before.broker
         ),
@@ -190,7 +196,7 @@ async def _probe(target: TargetSpec, mode: Mode, attempt_timeout: float, timeout
     deadline = time.monotonic() + timeout
     while True:
         try:
-            client = await asyncio.wait_for(open_target(target, mode, 1), attempt_timeout)
+            client = await open_target(target, mode, 1)
             try:
                 await asyncio.wait_for(client.call("probe"), attempt_timeout)
             finally:
@@ -202,10 +208,12 @@ async def _probe(target: TargetSpec, mode: Mode, attempt_timeout: float, timeout
             await asyncio.sleep(0.5)
 
 
-def probe(target: TargetSpec, mode: Mode, attempt_timeout: float = 5.0, timeout: float = 90.0) -> None:
+def probe(
+    target: TargetSpec, mode: Mode, attempt_timeout: float = 5.0, timeout: float = 90.0
+) -> None:
     """Waits until one call to ``target`` succeeds: the target serves end to end.
 
-    Retries every failed or slow (``attempt_timeout`` s) attempt for up to
+    Retries every failed or slow (``attempt_timeout`` s) call for up to
     ``timeout`` seconds, then raises the last attempt's exception.
     """
     asyncio.run(_probe(target, mode, attempt_timeout, timeout))

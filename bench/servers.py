@@ -109,16 +109,18 @@ class WorkerProcess(ServerProcess):
     Args:
         bootstrap_servers: The broker.
         app_id: Faust app id; workers sharing it share the request partitions.
-        base_dir: Where its datadir, log and profile session go.
+        base_dir: Where its datadir and log go.
         index: Tells workers of one run apart (``worker-<index>``).
+        profile_path: Where ``/bench/profile/stop`` saves the pyinstrument session.
     """
 
-    def __init__(self, bootstrap_servers: str, app_id: str, base_dir: Path, index: int) -> None:
+    def __init__(
+        self, bootstrap_servers: str, app_id: str, base_dir: Path, index: int, *, profile_path: Path
+    ) -> None:
         self.web_port = free_port()
-        self.profile_path = base_dir / f"worker-{index}.pyisession"
         super().__init__(
             f"worker-{index}",
-            [sys.executable, "-m", "faust", "-A", "bench.worker_app", "worker", "-l", "warning"],
+            [sys.executable, "-m", "faust", "-A", "bench.worker_app", "worker", "-l", "info"],
             log_path=base_dir / f"worker-{index}.log",
             env={
                 "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
@@ -127,7 +129,7 @@ class WorkerProcess(ServerProcess):
                 "FAUST_A2A_WEB_PORT": str(self.web_port),
                 "FAUST_A2A_WEB_HOST": "127.0.0.1",
                 "FAUST_A2A_WEB_BIND": "127.0.0.1",
-                "BENCH_PROFILE_PATH": str(self.profile_path),
+                "BENCH_PROFILE_PATH": str(profile_path),
             },
         )
 
@@ -192,11 +194,13 @@ async def skip_stale_requests(bootstrap_servers: str, app_id: str) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
+        # Describing a missing topic would auto-create it with the broker's default
+        # partition count, which the worker's tables then refuse: list first.
+        if topic not in await admin.list_topics():
+            return
         (description,) = await admin.describe_topics([topic])
     finally:
         await admin.close()
-    if description.get("error_code"):
-        return
     tps = [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers, group_id=app_id, enable_auto_commit=False

@@ -135,9 +135,7 @@ async def open_target(spec: TargetSpec, mode: Mode, concurrency: int) -> Target:
         return A2ATarget(factory.create(card))
     if spec.kind == "a2a-http":
         http = httpx.AsyncClient(
-            limits=httpx.Limits(
-                max_connections=concurrency, max_keepalive_connections=concurrency
-            ),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             timeout=httpx.Timeout(CALL_TIMEOUT),
         )
         config = ClientConfig(streaming=streaming, httpx_client=http)

@@ -152,3 +152,33 @@ async def test_cancel_and_subscribe_reach_the_worker_running_the_task(
         await stream.aclose()
         canceled = await watcher.cancel_task(CancelTaskRequest(id=task.id))
         assert canceled.status.state == TaskState.TASK_STATE_CANCELED
+
+
+@pytest.mark.parametrize("standby", ["0", "1"], ids=["no-standby", "standby-replica"])
+async def test_failover_to_the_surviving_worker(
+    make_cluster: Callable[..., Cluster],
+    standby: str,
+    record_property: Callable[[str, object], None],
+) -> None:
+    cluster = make_cluster(env={"FAUST_A2A_STANDBY_REPLICAS": standby})
+    cluster.start_worker()
+    victim = cluster.start_worker()
+    wait_healthy(cluster)
+    client = await cluster.client("data", streaming=False)
+    waiting = await asyncio.gather(*(send(client, "What is the win rate?") for _ in range(40)))
+    owned_by_victim = [
+        task for task in waiting if victim.url in victim.get(f"/tasks/{task.id}")[1]["owner"]
+    ]
+    assert owned_by_victim, "the victim owns some conversations"
+
+    killed_at = time.monotonic()
+    victim.stop(signal.SIGKILL)
+    await client.get_task(GetTaskRequest(id=owned_by_victim[0].id))
+    record_property("takeover_seconds", round(time.monotonic() - killed_at, 2))
+
+    for i, task in enumerate(waiting):
+        fetched = await client.get_task(GetTaskRequest(id=task.id))
+        assert fetched.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+        race = RACES[i % 3]
+        done = await send(client, race, context_id=task.context_id, task_id=task.id)
+        assert get_artifact_text(done.artifacts[0]) == win_rate_line(race)
