@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import asyncio
 
-from a2a.helpers import new_task, new_text_part
+from a2a.helpers import new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
-from a2a.types import TaskState
 
 from agents.balance.report import MissingFigureError, build_report
 from agents.data.questions import RACES, races_in
+from agents.lifecycle import open_task
 from agents.spec import PeerCaller
 
 ARTIFACT_NAME = "balance-report"
@@ -57,13 +57,7 @@ class BalanceExecutor(AgentExecutor):
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         """Completes with a ``balance-report`` artifact, or fails if a peer fails."""
-        task_id, context_id = str(context.task_id), str(context.context_id)
-        updater = TaskUpdater(event_queue, task_id, context_id)
-        if context.current_task is None:
-            history = [context.message] if context.message else []
-            await event_queue.enqueue_event(
-                new_task(task_id, context_id, TaskState.TASK_STATE_SUBMITTED, history=history)
-            )
+        updater = await open_task(context, event_queue)
         races = races_in(context.get_user_input()) or RACES
         listing = _listing(races)
         await updater.start_work(

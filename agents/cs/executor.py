@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from a2a.helpers import new_task, new_text_part
+from a2a.helpers import new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
-from a2a.types import TaskState
 
 from agents.cs.feedback import RaceFeedback, race_feedback
 from agents.data.questions import RACES, races_in
+from agents.lifecycle import open_task
 
 REASONING = "reasoning"
 ANSWER = "answer"
@@ -47,13 +47,7 @@ class CsExecutor(AgentExecutor):
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         """Streams ``reasoning`` chunks, then the ``answer`` artifact, then completes."""
-        task_id, context_id = str(context.task_id), str(context.context_id)
-        updater = TaskUpdater(event_queue, task_id, context_id)
-        if context.current_task is None:
-            history = [context.message] if context.message else []
-            await event_queue.enqueue_event(
-                new_task(task_id, context_id, TaskState.TASK_STATE_SUBMITTED, history=history)
-            )
+        updater = await open_task(context, event_queue)
         await updater.start_work()
         feedback = [race_feedback(race) for race in races_in(context.get_user_input()) or RACES]
         steps = [step for item in feedback for step in reasoning_steps(item)]

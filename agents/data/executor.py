@@ -16,7 +16,7 @@ Behaviour of :class:`DataExecutor`:
 
 from __future__ import annotations
 
-from a2a.helpers import get_message_text, new_task, new_text_part
+from a2a.helpers import get_message_text, new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
@@ -24,6 +24,7 @@ from a2a.types import Role, TaskState
 
 from agents.data.answer import answer
 from agents.data.questions import Metric, metrics_in, races_in
+from agents.lifecycle import open_task
 
 WHICH_RACE = "Which race? Terran, Zerg or Protoss?"
 """The agent message sent with ``input-required`` when a question names no race."""
@@ -64,13 +65,7 @@ class DataExecutor(AgentExecutor):
         # Read the earlier turns before publishing anything: the handler updates the
         # stored task (which may be the very object in context.current_task) as events flow.
         earlier = earlier_question(context)
-        task_id, context_id = str(context.task_id), str(context.context_id)
-        updater = TaskUpdater(event_queue, task_id, context_id)
-        if context.current_task is None:
-            history = [context.message] if context.message else []
-            await event_queue.enqueue_event(
-                new_task(task_id, context_id, TaskState.TASK_STATE_SUBMITTED, history=history)
-            )
+        updater = await open_task(context, event_queue)
         text = context.get_user_input()
         races = races_in(text)
         if not races:

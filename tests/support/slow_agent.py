@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 
-from a2a.helpers import new_task, new_text_part
+from a2a.helpers import new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
-from a2a.types import AgentSkill, TaskState
+from a2a.types import AgentSkill
 
+from agents.lifecycle import open_task
 from agents.spec import AgentSpec, PeerCaller
 
 TICK_SECONDS = 0.2
@@ -24,13 +25,7 @@ class SlowExecutor(AgentExecutor):
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         """Runs N ticks (N from the message text, default 10), then completes."""
-        task_id, context_id = str(context.task_id), str(context.context_id)
-        if context.current_task is None:
-            history = [context.message] if context.message else []
-            await event_queue.enqueue_event(
-                new_task(task_id, context_id, TaskState.TASK_STATE_SUBMITTED, history=history)
-            )
-        updater = TaskUpdater(event_queue, task_id, context_id)
+        updater = await open_task(context, event_queue)
         await updater.start_work()
         text = context.get_user_input().strip()
         ticks = int(text) if text.isdigit() else 10
