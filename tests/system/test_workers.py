@@ -24,6 +24,7 @@ from a2a.types import (
     Task,
     TaskState,
 )
+from a2a.utils.errors import TaskNotFoundError
 from support.cluster import Cluster
 from support.dataset import win_rate_line
 
@@ -182,3 +183,24 @@ async def test_failover_to_the_surviving_worker(
         race = RACES[i % 3]
         done = await send(client, race, context_id=task.context_id, task_id=task.id)
         assert get_artifact_text(done.artifacts[0]) == win_rate_line(race)
+
+
+async def test_finished_tasks_expire_after_the_retention(
+    make_cluster: Callable[..., Cluster],
+) -> None:
+    cluster = make_cluster(env={"FAUST_A2A_TASK_RETENTION": "2"})
+    worker = cluster.start_worker()
+    client = await cluster.client("data", streaming=False)
+    waiting = await send(client, "What is the win rate?")
+    finished = await send(client, "Zerg win rate", context_id=waiting.context_id)
+    assert finished.status.state == TaskState.TASK_STATE_COMPLETED
+    deadline = time.monotonic() + 30
+    while worker.get(f"/tasks/{finished.id}")[0] != 404:
+        assert time.monotonic() < deadline, "the finished task was not deleted"
+        await asyncio.sleep(0.5)
+    with pytest.raises(TaskNotFoundError):
+        await client.get_task(GetTaskRequest(id=finished.id))
+    assert (await client.get_task(GetTaskRequest(id=waiting.id))).id == waiting.id
+    status, body = worker.get(f"/contexts/{waiting.context_id}")
+    assert status == 200
+    assert [t["id"] for t in body["conversations"][0]["tasks"]] == [waiting.id]
