@@ -25,6 +25,7 @@ from faust.types import EventT, StreamT, TableT
 from agents.spec import AgentSpec
 from app import binding
 from app.cards import agent_card
+from app.offsets import guard_uncommitted_partitions
 from app.peers import KafkaPeerCaller
 from app.registry import encode_card
 from app.server import ConversationContextBuilder, OutgoingRecord, RecordHandler, RequestRecord
@@ -105,6 +106,7 @@ class A2AWorker:
         self.push_configs_table = self._table("push-configs", "task id → push configs")
         self.peers = KafkaPeerCaller(settings.bootstrap_servers)
         self.agents = {name: self._host(spec) for name, spec in specs.items()}
+        guard_uncommitted_partitions(self.app, {binding.requests_topic(name) for name in specs})
         self.app.task(self._on_start)
 
     def _table(self, name: str, help_text: str) -> TableT:
