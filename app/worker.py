@@ -13,6 +13,7 @@ import logging
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import faust
@@ -78,6 +79,7 @@ class A2AWorker:
 
     def __init__(self, specs: Mapping[str, AgentSpec], settings: Settings) -> None:
         self.settings = settings
+        Path(settings.datadir).mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
             settings.app_id,
             broker=f"kafka://{settings.bootstrap_servers.replace(',', ';kafka://')}",
