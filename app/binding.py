@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,8 +52,6 @@ DLQ_OFFSET = "dlq-offset"
 #: Headers that belong to the binding itself and are not A2A service parameters.
 BINDING_HEADERS = frozenset({CORRELATION_ID, REPLY_TO, DEADLINE, FINAL})
 
-#: Streaming methods: their responses are a sequence of records ending with a final one.
-STREAMING_METHODS = frozenset({"SendStreamingMessage", "SubscribeToTask"})
 
 _TASK_ID_SEPARATOR = "."
 _TASK_ID_RE = re.compile(r"^[0-9a-f]{32}\.(.+)$", re.DOTALL)
@@ -166,9 +164,6 @@ def partition_for(key: str, partitions: int) -> int:
     """
     every = list(range(partitions))
     return int(DefaultPartitioner()(key.encode(), every, every))
-
-
-Headers = Sequence[tuple[str, bytes]]
 
 
 def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None:

@@ -16,7 +16,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from a2a.server.agent_execution import RequestContext, SimpleRequestContextBuilder
@@ -40,14 +39,6 @@ logger = logging.getLogger(__name__)
 #: JSON-RPC error codes that mean the record itself is bad (JSON-RPC 2.0 §5.1):
 #: such records are dead-lettered besides being answered.
 BAD_INPUT_CODES = frozenset({-32700, -32600, -32601, -32602})
-
-
-class Disposition(Enum):
-    """What happened to a request record."""
-
-    ANSWERED = "answered"
-    DEAD_LETTERED = "dead-lettered"
-    REKEYED = "rekeyed"
 
 
 @dataclass(frozen=True)
@@ -179,12 +170,13 @@ class RecordHandler:
         self._send = send
         self._max_request_bytes = max_request_bytes
 
-    async def handle(self, record: RequestRecord) -> Disposition:
+    async def handle(self, record: RequestRecord) -> None:
         """Answers one request record; never raises for bad input.
 
-        Returns what was done with it. Records whose key is not their routing key are
-        re-produced with the right key (a new conversation without a ``contextId``
-        gets one minted here) and answered from there.
+        Bad records are answered with an A2A/JSON-RPC error and dead-lettered. Records
+        whose key is not their routing key are re-produced with the right key (a new
+        conversation without a ``contextId`` gets one minted here) and answered from
+        there.
         """
         value = record.value or b""
         correlation_id = binding.header(record.headers, binding.CORRELATION_ID)
@@ -192,43 +184,44 @@ class RecordHandler:
             error = InvalidRequestError(
                 message=f"Payload too large: {len(value)} bytes > {self._max_request_bytes}"
             )
-            return await self._reject(record, correlation_id, error, "too-large")
+            await self._reject(record, correlation_id, error, "too-large")
+            return
         try:
             parsed = json.loads(value)
         except (ValueError, UnicodeDecodeError) as exc:
-            return await self._reject(
+            await self._reject(
                 record, correlation_id, JSONParseError(message=str(exc)), "jsonrpc--32700"
             )
+            return
         if isinstance(parsed, dict):
             rekeyed = self._rekey(record, parsed)
             if rekeyed is not None:
                 await self._send(rekeyed)
-                return Disposition.REKEYED
+                return
             deadline = binding.header(record.headers, binding.DEADLINE)
             if deadline and deadline.isdigit() and int(deadline) < time.time() * 1000:
                 error = InvalidRequestError(
                     message="Deadline exceeded before the request was handled"
                 )
-                return await self._reject(
+                await self._reject(
                     record, correlation_id, error, "deadline-exceeded", request_id=parsed.get("id")
                 )
+                return
             if await self._answer_redelivery(record, parsed, correlation_id):
-                return Disposition.ANSWERED
+                return
         response = await self._dispatcher.handle_requests(_starlette_request(value, record.headers))
         if isinstance(response, EventSourceResponse):
             async for item in response.body_iterator:
                 data = item["data"] if isinstance(item, dict) else item
                 await self._reply(record, correlation_id, str(data).encode(), final=False)
             await self._reply(record, correlation_id, b"", final=True)
-            return Disposition.ANSWERED
+            return
         assert isinstance(response, JSONResponse)
         body = bytes(response.body)
         await self._reply(record, correlation_id, body, final=True)
         code = _error_code(body)
         if code in BAD_INPUT_CODES:
             await self._send(_dead_letter(self.agent, record, f"jsonrpc-{code}", body.decode()))
-            return Disposition.DEAD_LETTERED
-        return Disposition.ANSWERED
 
     async def fail(self, record: RequestRecord, error: BaseException) -> None:
         """Answers a record whose handling raised with ``InternalError`` and dead-letters it.
@@ -298,12 +291,11 @@ class RecordHandler:
         error: A2AError | JSONRPCError,
         reason: str,
         request_id: str | int | None = None,
-    ) -> Disposition:
+    ) -> None:
         """Answers with ``error`` (a2a-sdk's JSON-RPC error mapping) and dead-letters."""
         body = binding.encode_json(build_error_response(request_id, error))
         await self._reply(record, correlation_id, body, final=True)
         await self._send(_dead_letter(self.agent, record, reason, body.decode()))
-        return Disposition.DEAD_LETTERED
 
     async def _reply(
         self, record: RequestRecord, correlation_id: str | None, value: bytes, *, final: bool

@@ -46,7 +46,6 @@ class HostedAgent:
     conversations: ConversationIndex
     push_configs: FaustPushNotificationConfigStore
     handler: RecordHandler
-    request_handler: DefaultRequestHandler
 
 
 def pin_current_event(event: EventT) -> None:
@@ -156,7 +155,7 @@ class A2AWorker:
             internal=True,  # Faust creates it with the changelogs' partition count
         )
         self.app.agent(topic, name=f"a2a.{spec.name}")(self._serve(handler))
-        return HostedAgent(spec, card, tasks, conversations, push_configs, handler, request_handler)
+        return HostedAgent(spec, card, tasks, conversations, push_configs, handler)
 
     def forget_messages(self, agent: str, task_ids: set[str]) -> None:
         """Deletes the redelivery records (message id → task id) of ``task_ids``."""
