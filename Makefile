@@ -28,7 +28,7 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy app tables agents
+	$(VENV)/bin/mypy app tables agents bench
 
 ## bench: faust-a2a against a2a-sdk's HTTP server (QUICK=1 for a ~2 minute run).
 bench: $(VENV)/.installed

@@ -62,15 +62,19 @@ async def fetch_cards(bootstrap_servers: str, *, timeout: float = 10.0) -> dict[
 
 
 async def _partitions(bootstrap_servers: str, topic: str) -> list[int]:
-    """The partitions of ``topic`` (none if it does not exist)."""
+    """The partitions of ``topic``, none if it does not exist.
+
+    Asks for the topic list first: describing a missing topic would make a broker with
+    ``auto.create.topics.enable`` create it, uncompacted, before a worker declares it.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
+        if topic not in await admin.list_topics():
+            return []
         (description,) = await admin.describe_topics([topic])
     finally:
         await admin.close()
-    if description.get("error_code"):
-        return []
     return sorted(p["partition"] for p in description["partitions"])
 
 

@@ -43,6 +43,9 @@ class Settings:
             on one worker; default 64.
         max_request_bytes: ``FAUST_A2A_MAX_REQUEST_BYTES``, larger requests are
             refused and dead-lettered; default 1 MiB.
+        fetch_max_wait_ms: ``FAUST_A2A_FETCH_MAX_WAIT_MS``, how long the broker may
+            hold an empty fetch of the worker's consumer, milliseconds; default 100
+            (Faust's own 1500 stalls partitions whose buffer just drained).
         interrupted_task_timeout: ``FAUST_A2A_INTERRUPTED_TASK_TIMEOUT``, seconds an
             ``input-required`` task stays in memory before a follow-up must reload it
             from the table; default 300.
@@ -63,6 +66,7 @@ class Settings:
     standby_replicas: int = 0
     max_in_flight: int = 64
     max_request_bytes: int = 1 << 20
+    fetch_max_wait_ms: int = 100
     interrupted_task_timeout: int = 300
     task_retention: int = 7 * 24 * 3600
 

@@ -1,27 +1,30 @@
 """The benchmark agent: the smallest task that still exercises a whole A2A exchange.
 
 For every message, :class:`EchoExecutor` emits a ``working`` status update, one
-artifact update whose text is the message's text, and a ``completed`` status
-update — after the ``submitted`` Task itself, which a2a-sdk 1.3 requires first
-("Agent should enqueue Task before TaskStatusUpdateEvent event"). The same executor runs in the faust-a2a worker (:mod:`bench.worker_app`)
-and behind a2a-sdk's HTTP server (:mod:`bench.http_server`).
+artifact update whose text is the message's text, and a ``completed`` status update,
+after the ``submitted`` Task itself that a2a-sdk 1.3 requires first
+(:func:`agents.lifecycle.open_task`). The same executor runs in the faust-a2a worker
+(:mod:`bench.worker_app`) and behind a2a-sdk's HTTP server (:mod:`bench.http_server`).
 """
 
 from __future__ import annotations
 
-from a2a.helpers import new_task, new_text_part
+from a2a.helpers import new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
-from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, TaskState
+from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill
 from a2a.utils.constants import PROTOCOL_VERSION_CURRENT, TransportProtocol
 
+from agents.lifecycle import open_task
 from agents.spec import AgentSpec, PeerCaller
 
 #: The agent's name; its topics are ``agent.bench.requests`` / ``.responses``.
 NAME = "bench"
 #: Name of the artifact that echoes the message.
 ARTIFACT = "echo"
+#: Partitions of the agent's topics (and of the raw echo's) in the benchmark.
+PARTITIONS = 8
 
 
 class EchoExecutor(AgentExecutor):
@@ -29,13 +32,7 @@ class EchoExecutor(AgentExecutor):
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         """Emits the task, then its three events."""
-        task_id, context_id = str(context.task_id), str(context.context_id)
-        if context.current_task is None:
-            history = [context.message] if context.message else []
-            await event_queue.enqueue_event(
-                new_task(task_id, context_id, TaskState.TASK_STATE_SUBMITTED, history=history)
-            )
-        updater = TaskUpdater(event_queue, task_id, context_id)
+        updater = await open_task(context, event_queue)
         await updater.start_work()
         await updater.add_artifact(
             [new_text_part(context.get_user_input())], name=ARTIFACT, last_chunk=True

@@ -9,10 +9,10 @@ stream, as many as faust-a2a answers one benchmark task with — on
 :class:`EchoClient` keeps one pair of futures per call keyed by correlation id.
 
 Both consumers set ``fetch_max_wait_ms`` explicitly to :data:`FETCH_MAX_WAIT_MS`, the
-value of ``KafkaTransport``'s own response consumer, so the floor and faust-a2a's
-client poll the same way: the broker answers a fetch as soon as a record exists
-(``fetch_min_bytes=1``) and holds an empty one at most that long. (aiokafka's default
-is 500 ms, which a lightly loaded round trip can wait out whole.)
+default of ``KafkaTransport``'s response consumer (which the faust-a2a client here
+also passes explicitly), so the floor and faust-a2a's client poll alike: the broker
+answers a fetch as soon as a record exists (``fetch_min_bytes=1``) and holds one that
+finds nothing at most that long, instead of aiokafka's default 500 ms.
 """
 
 from __future__ import annotations
@@ -29,11 +29,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from app import binding
+from bench.agent import PARTITIONS
 
 REQUESTS_TOPIC = "bench.echo.requests"
 REPLIES_TOPIC = "bench.echo.replies"
-#: Partitions of both topics: as many as the agent's request and response topics.
-PARTITIONS = 8
 #: ``fetch_max_wait_ms`` of both consumers (``KafkaTransport``'s default).
 FETCH_MAX_WAIT_MS = 100
 #: Request header: how many reply records to produce.
@@ -46,7 +45,7 @@ _TOPIC_ALREADY_EXISTS = 36
 
 
 async def ensure_topics(bootstrap_servers: str) -> None:
-    """Creates both echo topics with :data:`PARTITIONS` partitions unless they exist.
+    """Creates both echo topics, with as many partitions as the agent's, unless they exist.
 
     Raises:
         RuntimeError: the broker refused to create one.

@@ -21,6 +21,9 @@ from bench.agent import EchoExecutor, http_card
 HOST = "127.0.0.1"
 #: Path of the JSON-RPC endpoint.
 PATH = "/"
+#: Seconds uvicorn keeps an idle connection (default 5): longer than any pause in a
+#: run, so a pooled connection is never closed just as a call reuses it.
+KEEP_ALIVE = 120
 
 
 def endpoint(port: int) -> str:
@@ -44,7 +47,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("port", type=int)
     args = parser.parse_args(argv)
     uvicorn.run(
-        build_app(args.port), host=HOST, port=args.port, log_level="warning", access_log=False
+        build_app(args.port),
+        host=HOST,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE,
     )
 
 

@@ -138,9 +138,11 @@ async def _measure(cell: Cell) -> CellResult:
     window_start, window_end = start + cell.warmup, start + cell.warmup + cell.duration
     latencies: list[float] = []
     first_events: list[float] = []
-    errors: list[str] = []
+    failures = 0
+    first_failure: str | None = None
 
     async def caller(index: int) -> None:
+        nonlocal failures, first_failure
         sent = 0
         while time.perf_counter() < window_end:
             text = f"bench {index}.{sent}"
@@ -149,7 +151,8 @@ async def _measure(cell: Cell) -> CellResult:
             try:
                 first = await target.call(text)
             except Exception as exc:
-                errors.append(repr(exc))
+                failures += 1
+                first_failure = first_failure or repr(exc)
                 continue
             ended = time.perf_counter()
             if window_start <= ended <= window_end:
@@ -173,8 +176,8 @@ async def _measure(cell: Cell) -> CellResult:
     return CellResult(
         cell=cell,
         tasks=len(latencies),
-        errors=len(errors),
-        first_error=errors[0] if errors else None,
+        errors=failures,
+        first_error=first_failure,
         seconds=seconds,
         latency=Percentiles.of(latencies),
         first_event=Percentiles.of(first_events),

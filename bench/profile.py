@@ -3,12 +3,15 @@
 Worker side, :func:`register_profile_views` adds two web views to the Faust app:
 ``GET /bench/profile/start`` starts a pyinstrument profiler on the event loop's
 thread (``async_mode="disabled"``: every task on the loop is sampled, and time the
-loop spends waiting in ``select`` shows as such) and ``GET /bench/profile/stop``
-stops it and saves the session, answering once the file is written.
+loop spends waiting in ``epoll`` shows as such) and ``GET /bench/profile/stop``
+stops it and saves the session, answering once the file is written. Only that
+thread is sampled: faust-streaming runs its aiokafka consumer (fetching, decoding
+records) in a thread of its own, whose CPU the benchmark's per-task figures count
+but the profile does not show.
 
-Benchmark side, :func:`top_self_time` ranks functions by self time — time sampled
-in the function itself, not in what it calls — and :func:`write_renderings` writes
-the call tree as text and HTML next to the session.
+Benchmark side, :func:`profile_stats` ranks functions and packages by self time —
+time sampled in the function itself, not in what it calls — and
+:func:`write_renderings` writes the call tree as text and HTML next to the session.
 """
 
 from __future__ import annotations
@@ -47,21 +50,42 @@ def register_profile_views(app: faust.App, session_path: Path) -> None:
         return view.json({"profiling": False, "session": str(session_path)})
 
 
+#: The event loop waiting for I/O (``select.epoll.poll``): idle, not work.
+IDLE_FUNCTION = "epoll.poll"
+
+
 @dataclass(frozen=True)
 class SelfTime:
-    """One function's share of the samples.
+    """Self time of one function or one package.
 
     Attributes:
-        function: The function's name.
-        location: ``file:line`` of its definition, the file relative to ``sys.path``.
-        seconds: Self time, summed over every place it was called from.
-        share: ``seconds`` over the whole profile's sampled time.
+        name: The function's name (and ``file:line``, the file relative to
+            ``sys.path``), or the package's.
+        seconds: Self time, summed over every place it was sampled.
+        share: ``seconds`` over the profile's busy (non-idle) time.
     """
 
-    function: str
-    location: str
+    name: str
     seconds: float
     share: float
+
+
+@dataclass(frozen=True)
+class ProfileStats:
+    """What a session says about where the worker's time went.
+
+    Attributes:
+        sampled: Seconds sampled.
+        idle: Of which the event loop waited for I/O (:data:`IDLE_FUNCTION`).
+        functions: Functions by self time, idle excluded, most first.
+        packages: Self time by top-level package (time in C functions and frozen
+            modules counts for the package that called them), idle excluded.
+    """
+
+    sampled: float
+    idle: float
+    functions: list[SelfTime]
+    packages: list[SelfTime]
 
 
 def _frames(frame: Frame) -> Iterator[Frame]:
@@ -73,25 +97,50 @@ def _frames(frame: Frame) -> Iterator[Frame]:
             yield from _frames(child)
 
 
-def top_self_time(session_path: Path, count: int = 15) -> tuple[float, list[SelfTime]]:
-    """The sampled seconds and the ``count`` functions with the most self time.
+def _package(frame: Frame) -> str:
+    """The top-level package of ``frame``'s code, or of its nearest caller in a file."""
+    node: Frame | None = frame
+    while node is not None:
+        path = node.file_path_short or ""
+        if path and not path.startswith("<"):
+            return path.split("/")[0].removesuffix(".py")
+        node = node.parent
+    return "?"
+
+
+def _ranked(totals: dict[str, float], busy: float, count: int) -> list[SelfTime]:
+    ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)[:count]
+    return [SelfTime(name, seconds, seconds / busy) for name, seconds in ranked]
+
+
+def profile_stats(session_path: Path, count: int = 15) -> ProfileStats:
+    """The ``count`` functions and packages with the most self time in a session.
 
     Raises:
         OSError: the session file cannot be read.
-        ValueError: the session holds no samples.
+        ValueError: the session holds no busy samples.
     """
     root = Session.load(session_path).root_frame(trim_stem=False)
-    if root is None or root.time <= 0:
+    if root is None:
         raise ValueError(f"no samples in {session_path}")
-    totals: dict[tuple[str, str], float] = {}
+    idle = 0.0
+    functions: dict[str, float] = {}
+    packages: dict[str, float] = {}
     for frame in _frames(root):
-        key = (frame.function, f"{frame.file_path_short}:{frame.line_no}")
-        totals[key] = totals.get(key, 0.0) + frame.total_self_time
-    ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)[:count]
-    return root.time, [
-        SelfTime(function, location, seconds, seconds / root.time)
-        for (function, location), seconds in ranked
-    ]
+        seconds = frame.total_self_time
+        if frame.function == IDLE_FUNCTION:
+            idle += seconds
+            continue
+        name = f"{frame.function} ({frame.file_path_short}:{frame.line_no})"
+        functions[name] = functions.get(name, 0.0) + seconds
+        package = _package(frame)
+        packages[package] = packages.get(package, 0.0) + seconds
+    busy = root.time - idle
+    if busy <= 0:
+        raise ValueError(f"no busy samples in {session_path}")
+    return ProfileStats(
+        root.time, idle, _ranked(functions, busy, count), _ranked(packages, busy, count)
+    )
 
 
 def write_renderings(session_path: Path) -> tuple[Path, Path]:

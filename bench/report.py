@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from bench.agent import PARTITIONS
 from bench.load import CellResult
-from bench.profile import SelfTime
+from bench.profile import ProfileStats
 from bench.targets import Kind, Mode
 
 #: The systems in table order; ratios compare the first two.
@@ -136,7 +137,8 @@ class ScaleOut:
             " / ".join(f"{share:.0%}" for share in (s / sum(cpu) for s in cpu)) if sum(cpu) else "-"
         )
         return [
-            f"two workers, one app id, 8 partitions, {two.cell.mode} c={two.cell.concurrency}:"
+            f"two workers, one app id, {PARTITIONS} partitions, {two.cell.mode}"
+            f" c={two.cell.concurrency}:"
             f" {two.tasks_per_second:.1f} tasks/s vs {one.tasks_per_second:.1f} with one worker"
             f" (x{_ratio(two.tasks_per_second, one.tasks_per_second):.2f}); p50"
             f" {two.latency.p50:.1f} ms vs {one.latency.p50:.1f} ms; worker CPU"
@@ -147,26 +149,27 @@ class ScaleOut:
 
 @dataclass(frozen=True)
 class ProfileSummary:
-    """The worker's profile under load: where it was taken and its top self times."""
+    """The worker's profile under load: the run it was taken in and what it says."""
 
     cell: CellResult
-    sampled_seconds: float
-    top: list[SelfTime]
+    stats: ProfileStats
     files: tuple[Path, ...]
 
     def lines(self) -> list[str]:
         """The profile's lines in the report."""
-        cell = self.cell.cell
+        cell, stats = self.cell.cell, self.stats
+        busy = stats.sampled - stats.idle
         lines = [
-            f"worker profile (pyinstrument, {cell.target.kind} {cell.mode}"
-            f" c={cell.concurrency}, {self.cell.tasks_per_second:.1f} tasks/s while profiled,"
-            f" {self.sampled_seconds:.1f} s sampled): top functions by self time",
+            f"worker profile (pyinstrument; {cell.target.kind} {cell.mode}"
+            f" c={cell.concurrency}, {self.cell.tasks_per_second:.1f} tasks/s while profiled):"
+            f" {stats.sampled:.1f} s sampled, {busy:.1f} s busy, {stats.idle:.1f} s waiting"
+            " for I/O",
+            "  self time by package (share of busy time): "
+            + ", ".join(f"{p.name} {p.share:.0%}" for p in stats.packages if p.share >= 0.005),
+            "  top functions by self time:",
             f"  {'self s':>7} {'share':>6}  function (location)",
         ]
-        lines += [
-            f"  {entry.seconds:>7.2f} {entry.share:>6.1%}  {entry.function} ({entry.location})"
-            for entry in self.top
-        ]
+        lines += [f"  {f.seconds:>7.2f} {f.share:>6.1%}  {f.name}" for f in stats.functions]
         lines.append("  files: " + ", ".join(str(path) for path in self.files))
         return lines
 

@@ -10,7 +10,7 @@
 3. Profiles the worker with pyinstrument during one more faust-a2a stream run at
    the summary concurrency (a separate run: the profiler slows the worker down).
 4. Starts a second worker with the same app id, waits for the rebalance, and
-   measures both modes at the summary concurrency against the two.
+   measures stream mode at the summary concurrency against the two.
 5. Stops every process it started by PID, prints the report (:mod:`bench.report`)
    whose last line is the summary, and leaves the same figures as JSON lines in
    ``bench/results/bench-<UTC timestamp>.jsonl`` (with the profile's files).
@@ -40,14 +40,16 @@ from typing import TextIO, TypeVar
 from bench import echo, report
 from bench.http_server import endpoint
 from bench.load import Cell, CellResult, probe, run_cell
-from bench.profile import top_self_time, write_renderings
+from bench.profile import profile_stats, write_renderings
 from bench.report import KAFKA, KINDS, ProfileSummary, ResultsFile, ScaleOut
 from bench.servers import (
     EchoProcess,
     HttpServerProcess,
     ServerProcess,
     WorkerProcess,
+    retire_card,
     skip_stale_requests,
+    terminate_with_parent,
 )
 from bench.targets import CALL_TIMEOUT, Kind, Mode, TargetSpec
 
@@ -107,14 +109,15 @@ class Outcome:
 
     results: list[CellResult]
     profile: ProfileSummary | None
-    scale_out: list[ScaleOut]
+    scale_out: ScaleOut | None
     summary: str
     results_path: Path
 
 
 class Harness:
     """The servers and client processes of one run; everything it starts is stopped
-    when ``stack`` closes (client processes first, then servers by PID).
+    when ``stack`` closes (client processes first, then servers by PID), and the
+    ``bench`` card is then retired from the registry.
 
     Args:
         config: The run's settings.
@@ -137,6 +140,7 @@ class Harness:
         self.app_id = f"bench-{uuid.uuid4().hex[:12]}"
         servers = config.bootstrap_servers
         asyncio.run(skip_stale_requests(servers, self.app_id))
+        stack.callback(lambda: asyncio.run(retire_card(servers)))
         self.workers = [self._start(self._worker(1))]
         http = self._start(HttpServerProcess(base_dir))
         self.servers: dict[Kind, ServerProcess] = {
@@ -151,7 +155,10 @@ class Harness:
         }
         spawn = multiprocessing.get_context("spawn")
         self.pools = {
-            kind: stack.enter_context(ProcessPoolExecutor(1, mp_context=spawn)) for kind in KINDS
+            kind: stack.enter_context(
+                ProcessPoolExecutor(1, mp_context=spawn, initializer=terminate_with_parent)
+            )
+            for kind in KINDS
         }
         self.workers[0].wait_ready()
         for kind in KINDS:
@@ -219,12 +226,11 @@ class Harness:
         result = self.measure(KAFKA, "stream", self.config.summary_concurrency)
         if worker.get("/bench/profile/stop", timeout=120)[0] != 200:
             raise RuntimeError(f"cannot stop the profiler:\n{worker.log_tail()}")
-        sampled, top = top_self_time(self._profile_path)
         files = (self._profile_path, *write_renderings(self._profile_path))
-        return ProfileSummary(result, sampled, top, files)
+        return ProfileSummary(result, profile_stats(self._profile_path), files)
 
-    def scale_out(self, one_worker: Sequence[CellResult]) -> list[ScaleOut]:
-        """Adds a second worker with the same app id, then measures both modes."""
+    def scale_out(self, one_worker: Sequence[CellResult]) -> ScaleOut:
+        """Adds a second worker with the same app id, then measures stream mode."""
         second = self._worker(2)
         self._start(second)
         self.workers.append(second)
@@ -232,13 +238,10 @@ class Harness:
             worker.wait_ready()
         self._wait(self.pools[KAFKA].submit(probe, self.specs[KAFKA], "send"), READY_TIMEOUT)
         concurrency = self.config.summary_concurrency
-        return [
-            ScaleOut(
-                self.measure(KAFKA, mode, concurrency),
-                report.find(one_worker, KAFKA, mode, concurrency),
-            )
-            for mode in MODES
-        ]
+        return ScaleOut(
+            self.measure(KAFKA, "stream", concurrency),
+            report.find(one_worker, KAFKA, "stream", concurrency),
+        )
 
 
 def run(config: BenchConfig, out: TextIO) -> Outcome:
@@ -254,7 +257,7 @@ def run(config: BenchConfig, out: TextIO) -> Outcome:
     )
     results: list[CellResult] = []
     profile: ProfileSummary | None = None
-    scale_out: list[ScaleOut] = []
+    scale_out: ScaleOut | None = None
     with (
         tempfile.TemporaryDirectory(prefix="faust-a2a-bench-") as tmp,
         contextlib.ExitStack() as stack,
@@ -273,18 +276,16 @@ def run(config: BenchConfig, out: TextIO) -> Outcome:
             results_file.write(
                 "profile",
                 cell=report.cell_record(profile.cell),
-                sampled_s=profile.sampled_seconds,
-                top=[asdict(entry) for entry in profile.top],
+                **asdict(profile.stats),
                 files=[str(path) for path in profile.files],
             )
         if config.scale_out:
             scale_out = harness.scale_out(results)
-            for scenario in scale_out:
-                results_file.write(
-                    "scale_out",
-                    two_workers=report.cell_record(scenario.two_workers),
-                    one_worker=report.cell_record(scenario.one_worker),
-                )
+            results_file.write(
+                "scale_out",
+                two_workers=report.cell_record(scale_out.two_workers),
+                one_worker=report.cell_record(scale_out.one_worker),
+            )
     load_at_end = os.getloadavg()
     for mode in MODES:
         for concurrency in config.concurrencies:
@@ -305,8 +306,8 @@ def run(config: BenchConfig, out: TextIO) -> Outcome:
     ]
     for mode in MODES:
         lines += [*report.mode_table(results, mode), ""]
-    for scenario in scale_out:
-        lines += scenario.lines()
+    if scale_out is not None:
+        lines += scale_out.lines()
     if profile is not None:
         lines += ["", *profile.lines()]
     lines += ["", f"results: {results_file.path}", summary]

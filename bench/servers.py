@@ -3,11 +3,13 @@
 Three kinds, each one process: a faust-a2a worker (``faust -A bench.worker_app
 worker``), a2a-sdk's HTTP server (``python -m bench.http_server``) and the raw echo
 (``python -m bench.echo``). Every process gets its own log file; a process that dies
-while the benchmark waits for it raises with the end of that log.
+while the benchmark waits for it raises with the end of that log. Each also gets
+SIGTERM from the kernel if the benchmark's process dies first.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -20,13 +22,24 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from app import binding
-from bench.agent import NAME
+from bench.agent import NAME, PARTITIONS
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+#: ``prctl`` option: the signal a process gets when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def terminate_with_parent() -> None:
+    """Makes the kernel send this process SIGTERM when its parent dies: run in every
+    process the benchmark starts (servers before exec, client processes first), so
+    that none outlives the run even when the benchmark itself is killed."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -76,6 +89,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=terminate_with_parent,
             )
 
     def check_alive(self) -> None:
@@ -125,6 +139,7 @@ class WorkerProcess(ServerProcess):
             env={
                 "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
                 "FAUST_A2A_APP_ID": app_id,
+                "FAUST_A2A_PARTITIONS": str(PARTITIONS),
                 "FAUST_A2A_DATADIR": str(base_dir / f"worker-{index}-data"),
                 "FAUST_A2A_WEB_PORT": str(self.web_port),
                 "FAUST_A2A_WEB_HOST": "127.0.0.1",
@@ -212,3 +227,13 @@ async def skip_stale_requests(bootstrap_servers: str, app_id: str) -> None:
         await consumer.commit(dict(ends))
     finally:
         await consumer.stop()
+
+
+async def retire_card(bootstrap_servers: str) -> None:
+    """Tombstones the ``bench`` card in ``agent.registry``: its workers are gone."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(binding.REGISTRY_TOPIC, None, key=NAME.encode())
+    finally:
+        await producer.stop()

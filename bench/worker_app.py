@@ -22,17 +22,3 @@ register_profile_views(
     worker.app, Path(os.environ.get("BENCH_PROFILE_PATH", "bench-profile.pyisession"))
 )
 app = worker.app
-
-# EXPERIMENT (to revert): shorter fetch wait on the worker's consumer.
-import aiokafka as _ak  # noqa: E402
-
-_orig = _ak.AIOKafkaConsumer.__init__
-
-
-def _patched(self, *a, **kw):  # type: ignore[no-untyped-def]
-    if kw.get("fetch_max_wait_ms") == 1500:
-        kw["fetch_max_wait_ms"] = int(os.environ.get("EXP_FETCH_WAIT", "1500"))
-    _orig(self, *a, **kw)
-
-
-_ak.AIOKafkaConsumer.__init__ = _patched  # type: ignore[method-assign]
