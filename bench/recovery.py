@@ -4,8 +4,8 @@
 
 1. one worker hosting the ``bench`` agent; N tasks created through ``KafkaTransport``
    (64 calls in flight);
-2. SIGTERM; the RocksDB directory's size (``du``) and the changelogs' size on the
-   broker (``--kafka-data-dir``, when given);
+2. SIGTERM; the RocksDB directory's size and the changelogs' segment bytes on the
+   broker (``--kafka-data-dir``, when given; before any compaction);
 3. restart on the same data directory: seconds from process start to ``/health`` 200;
 4. restart on an empty data directory: the same, now rebuilding every table from its
    changelog.
@@ -88,8 +88,9 @@ def main() -> None:
     first.stop()
     datadir = base / "worker-0-data"
     rocksdb_bytes = du(datadir)
+    # Segment files only: Kafka preallocates 10 MB index files per partition.
     changelog_bytes = (
-        sum(du(d) for d in args.kafka_data_dir.rglob(f"{app_id}-*-changelog-*") if d.is_dir())
+        sum(f.stat().st_size for f in args.kafka_data_dir.rglob(f"{app_id}-*-changelog-*/*.log"))
         if args.kafka_data_dir
         else None
     )
