@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,21 +127,17 @@ class A2AWorker:
         tasks = FaustTaskStore(self.tasks_table, spec.name, partitions=self.settings.partitions)
         conversations = ConversationIndex(self.contexts_table, spec.name)
         push_configs = FaustPushNotificationConfigStore(self.push_configs_table, spec.name)
-        with warnings.catch_warnings():
-            # a2a-sdk warns about optional card fields (provider, documentation URL)
-            # that a demo card leaves empty; they are not protocol errors.
-            warnings.simplefilter("ignore")
-            request_handler = DefaultRequestHandler(
-                agent_executor=spec.make_executor(self.peers),
-                task_store=tasks,
-                agent_card=card,
-                extended_agent_card=card,
-                push_config_store=push_configs,
-                request_context_builder=ConversationContextBuilder(
-                    tasks, conversations, self.messages_table, spec.name
-                ),
-                interrupted_task_timeout=float(self.settings.interrupted_task_timeout),
-            )
+        request_handler = DefaultRequestHandler(
+            agent_executor=spec.make_executor(self.peers),
+            task_store=tasks,
+            agent_card=card,
+            extended_agent_card=card,
+            push_config_store=push_configs,
+            request_context_builder=ConversationContextBuilder(
+                tasks, conversations, self.messages_table, spec.name
+            ),
+            interrupted_task_timeout=float(self.settings.interrupted_task_timeout),
+        )
         handler = RecordHandler(
             spec.name,
             JsonRpcDispatcher(request_handler),
