@@ -27,6 +27,7 @@ from a2a.types import (
 from a2a.utils.errors import TaskNotFoundError
 from support.cluster import Cluster
 from support.dataset import win_rate_line
+from support.processes import WorkerProcess
 
 pytestmark = pytest.mark.kafka
 
@@ -40,12 +41,14 @@ async def send(client: Client, text: str, **ids: str) -> Task:
     return event.task
 
 
-def wait_healthy(cluster: Cluster, timeout: float = 60.0) -> None:
-    """Until every worker says ready (recovered, no rebalance running)."""
+def start_two_workers(cluster: Cluster, timeout: float = 60.0) -> list[WorkerProcess]:
+    """Starts two workers and waits until both say ready after their rebalance."""
+    workers = [cluster.start_worker(), cluster.start_worker()]
     deadline = time.monotonic() + timeout
-    while any(w.get("/health")[0] != 200 for w in cluster.workers):
-        assert time.monotonic() < deadline, [w.log_tail(5) for w in cluster.workers]
+    while any(w.get("/health")[0] != 200 for w in workers):
+        assert time.monotonic() < deadline, [w.log_tail(5) for w in workers]
         time.sleep(0.5)
+    return workers
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
@@ -85,9 +88,7 @@ async def test_two_workers_200_conversations_of_3_turns(
     make_cluster: Callable[..., Cluster],
 ) -> None:
     cluster = make_cluster()
-    cluster.start_worker()
-    cluster.start_worker()
-    wait_healthy(cluster)
+    start_two_workers(cluster)
     client = await cluster.client("data", streaming=False)
 
     async def conversation(i: int) -> list[Task]:
@@ -117,9 +118,7 @@ async def test_list_tasks_with_two_workers_returns_each_task_once(
     make_cluster: Callable[..., Cluster],
 ) -> None:
     cluster = make_cluster()
-    cluster.start_worker()
-    cluster.start_worker()
-    wait_healthy(cluster)
+    start_two_workers(cluster)
     client = await cluster.client("data", streaming=False)
     created = await asyncio.gather(*(send(client, f"{RACES[i % 3]} win rate") for i in range(30)))
     seen: list[str] = []
@@ -138,9 +137,7 @@ async def test_cancel_and_subscribe_reach_the_worker_running_the_task(
     make_cluster: Callable[..., Cluster],
 ) -> None:
     cluster = make_cluster()
-    cluster.start_worker()
-    cluster.start_worker()
-    wait_healthy(cluster)
+    start_two_workers(cluster)
     starter = await cluster.client("slow", streaming=False, polling=True)
     watcher = await cluster.client("slow")
     started = await asyncio.gather(*(send(starter, "100") for _ in range(8)))
@@ -162,9 +159,7 @@ async def test_failover_to_the_surviving_worker(
     record_property: Callable[[str, object], None],
 ) -> None:
     cluster = make_cluster(env={"FAUST_A2A_STANDBY_REPLICAS": standby})
-    cluster.start_worker()
-    victim = cluster.start_worker()
-    wait_healthy(cluster)
+    _, victim = start_two_workers(cluster)
     client = await cluster.client("data", streaming=False)
     waiting = await asyncio.gather(*(send(client, "What is the win rate?") for _ in range(40)))
     owned_by_victim = [
