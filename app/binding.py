@@ -27,8 +27,12 @@ from urllib.parse import urlsplit
 from a2a.server.id_generator import IDGenerator, IDGeneratorContext
 from aiokafka.partitioner import DefaultPartitioner
 
-#: ``AgentInterface.protocol_binding`` of the Kafka binding (A2A 1.0 §12: custom bindings).
-KAFKA_PROTOCOL_BINDING = "KAFKA"
+#: ``AgentInterface.protocol_binding`` of this binding: a URI, versioned, that names its
+#: specification (``docs/kafka-binding.md``), as A2A 1.0.1 §5.8 and §12.7 ask of a custom
+#: binding. A breaking change of the wire format gets a new URI.
+KAFKA_PROTOCOL_BINDING = "urn:faust-a2a:binding:kafka:v1"
+#: Identifiers older cards used for the same wire format; accepted for one version.
+LEGACY_PROTOCOL_BINDINGS = ("KAFKA",)
 #: URL scheme of a Kafka interface: ``kafka://host:port[,host:port]/<requests topic>``.
 KAFKA_URL_SCHEME = "kafka"
 #: Compacted topic of AgentCards keyed by agent name; a tombstone retires an agent.
@@ -38,6 +42,9 @@ REGISTRY_TOPIC = "agent.registry"
 CORRELATION_ID = "correlation-id"
 #: Header: the topic the caller reads responses from (default: the agent's responses topic).
 REPLY_TO = "reply-to"
+#: Header: the partition of the reply topic the caller reads (ASCII integer); without
+#: it responses are keyed by correlation id and partitioned by that key.
+REPLY_PARTITION = "reply-partition"
 #: Header: absolute deadline of the call, Unix epoch milliseconds (ASCII integer).
 DEADLINE = "a2a-deadline-ms"
 #: Header: ``b"1"`` on the last response record of a call.
@@ -50,11 +57,19 @@ DLQ_PARTITION = "dlq-partition"
 DLQ_OFFSET = "dlq-offset"
 
 #: Headers that belong to the binding itself and are not A2A service parameters.
-BINDING_HEADERS = frozenset({CORRELATION_ID, REPLY_TO, DEADLINE, FINAL})
+BINDING_HEADERS = frozenset({CORRELATION_ID, REPLY_TO, REPLY_PARTITION, DEADLINE, FINAL})
+
+#: The JSON-RPC methods that send a message (A2A 1.0 §9.4.1, §9.4.2).
+SEND_METHODS = frozenset({"SendMessage", "SendStreamingMessage"})
 
 
 _TASK_ID_SEPARATOR = "."
 _TASK_ID_RE = re.compile(r"^[0-9a-f]{32}\.(.+)$", re.DOTALL)
+
+
+def is_kafka_binding(protocol_binding: str) -> bool:
+    """Whether an ``AgentInterface.protocol_binding`` names this binding (or a legacy alias)."""
+    return protocol_binding == KAFKA_PROTOCOL_BINDING or protocol_binding in LEGACY_PROTOCOL_BINDINGS
 
 
 def requests_topic(agent: str) -> str:
@@ -106,8 +121,8 @@ class RoutedTaskIdGenerator(IDGenerator):
 
     A task id is ``<32 hex digits>.<context id>``, so any caller holding only the task
     id keys its ``GetTask``/``CancelTask``/``SubscribeToTask``/push-config request to
-    the partition that owns the conversation (DESIGN.md, Partitioning; the same idea
-    as Restate's invocation ids). Callers must treat the id as opaque.
+    the partition that owns the conversation (``docs/kafka-binding.md``, Routing; the
+    same idea as Restate's invocation ids). Callers must treat the id as opaque.
     """
 
     def generate(self, context: IDGeneratorContext) -> str:
@@ -140,7 +155,7 @@ def routing_key(method: str, params: Mapping[str, Any]) -> str | None:
     def text(value: Any) -> str | None:
         return value if isinstance(value, str) and value else None
 
-    if method in ("SendMessage", "SendStreamingMessage"):
+    if method in SEND_METHODS:
         message = params.get("message")
         if not isinstance(message, Mapping):
             return None

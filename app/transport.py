@@ -324,7 +324,7 @@ async def _partitions_for(producer: AIOKafkaProducer, topic: str) -> list[int]:
 
 def _kafka_url(card: AgentCard) -> str:
     for interface in card.supported_interfaces:
-        if interface.protocol_binding == binding.KAFKA_PROTOCOL_BINDING:
+        if binding.is_kafka_binding(interface.protocol_binding):
             return interface.url
     raise ValueError(f"AgentCard {card.name!r} has no {binding.KAFKA_PROTOCOL_BINDING} interface")
 
@@ -339,12 +339,16 @@ def kafka_client_factory(
     are passed to every :class:`KafkaTransport` (``timeout``, ``reply_topic`` …).
     """
     config = config or ClientConfig()
-    if binding.KAFKA_PROTOCOL_BINDING not in config.supported_protocol_bindings:
-        config.supported_protocol_bindings.insert(0, binding.KAFKA_PROTOCOL_BINDING)
+    for position, name in enumerate(
+        (binding.KAFKA_PROTOCOL_BINDING, *binding.LEGACY_PROTOCOL_BINDINGS)
+    ):
+        if name not in config.supported_protocol_bindings:
+            config.supported_protocol_bindings.insert(position, name)
     factory = ClientFactory(config)
 
     def produce(card: AgentCard, url: str, _config: ClientConfig) -> KafkaTransport:
         return KafkaTransport(card, url, **transport_options)
 
-    factory.register(binding.KAFKA_PROTOCOL_BINDING, produce)
+    for name in (binding.KAFKA_PROTOCOL_BINDING, *binding.LEGACY_PROTOCOL_BINDINGS):
+        factory.register(name, produce)
     return factory
