@@ -1,7 +1,7 @@
 """The A2A Kafka binding: topic names, record headers, routing keys and JSON-RPC records.
 
 This module is the single place where the wire format lives; the worker
-(:mod:`app.server`) and the client (:mod:`app.transport`) both use it, and
+(:mod:`app.kafka_handler`) and the client (:mod:`app.transport`) both use it, and
 ``docs/kafka-binding.md`` specifies it. It is the A2A JSON-RPC binding (A2A v1.0,
 section 9) with a Kafka record in place of an HTTP body or SSE event:
 
@@ -199,11 +199,16 @@ def service_parameters(headers: Iterable[tuple[str, bytes]] | None) -> dict[str,
     }
 
 
+#: Headers that carry credentials: never copied to a dead letter or a log.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+def redact_headers(headers: Iterable[tuple[str, bytes]] | None) -> list[tuple[str, bytes]]:
+    """``headers`` without the ones that carry credentials (:data:`CREDENTIAL_HEADERS`)."""
+    return [(key, raw) for key, raw in headers or () if key.lower() not in CREDENTIAL_HEADERS]
+
+
 def encode_json(payload: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON of a JSON-RPC object."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
-
-def jsonrpc_request(method: str, params: Mapping[str, Any], request_id: str) -> dict[str, Any]:
-    """A JSON-RPC 2.0 request object (JSON-RPC 2.0 §4)."""
-    return {"jsonrpc": "2.0", "method": method, "params": dict(params), "id": request_id}
