@@ -145,8 +145,8 @@ def task_routing_key(task_id: str) -> str:
 def routing_key(method: str, params: Mapping[str, Any]) -> str | None:
     """The Kafka record key for a request, from its method and protobuf-JSON params.
 
-    ``SendMessage``/``SendStreamingMessage`` route by ``message.contextId`` (else by
-    the task's key); task-scoped methods by their task id; ``ListTasks`` by its
+    ``SendMessage``/``SendStreamingMessage`` route by the task's key when they name a
+    ``taskId`` (the task decides its context, A2A 1.0 §3.4), else by ``message.contextId``; task-scoped methods by their task id; ``ListTasks`` by its
     ``contextId`` filter. ``None`` means any partition will do (an unfiltered
     ``ListTasks``, ``GetExtendedAgentCard``) or the params are malformed (the handler
     then answers with ``InvalidParamsError``).
@@ -160,7 +160,7 @@ def routing_key(method: str, params: Mapping[str, Any]) -> str | None:
         if not isinstance(message, Mapping):
             return None
         context_id, task_id = text(message.get("contextId")), text(message.get("taskId"))
-        return context_id or (task_routing_key(task_id) if task_id else None)
+        return task_routing_key(task_id) if task_id else context_id
     if method in ("GetTask", "CancelTask", "SubscribeToTask"):
         task_id = text(params.get("id"))
     elif "PushNotificationConfig" in method:

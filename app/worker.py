@@ -67,6 +67,27 @@ def pin_current_event(event: EventT) -> None:
     _current_event.set(cast(Any, lambda: event))
 
 
+def _graceful_worker(a2a: A2AWorker) -> type[faust.Worker]:
+    """Faust's ``Worker`` class, stopping ``a2a``'s executions gracefully on shutdown.
+
+    On SIGTERM Faust stops the consumer and closes the tables before anything else, and
+    it does not send ``on_partitions_revoked``; executions still running would then
+    lose their writes and their tasks be recovered as orphans. This worker first stops
+    taking records and lets running executions finish within ``handover_timeout`` (the
+    rest are handed over, as on a rebalance), then stops as Faust does.
+    """
+
+    class GracefulWorker(faust.Worker):
+        async def on_stop(self) -> None:
+            self.app.flow_control.suspend()
+            await a2a.executions.hand_over(
+                range(a2a.settings.partitions), float(a2a.settings.handover_timeout)
+            )
+            await super().on_stop()
+
+    return GracefulWorker
+
+
 class A2AWorker:
     """Builds the Faust app that serves ``specs`` over Kafka.
 
@@ -108,6 +129,7 @@ class A2AWorker:
             # (stale metadata); a short metadata age makes the consumer see them and
             # rebalance within seconds instead of Kafka's default 5 minutes.
             consumer_metadata_max_age_ms=3000,
+            Worker=_graceful_worker(self),
         )
         transport = Transport(self.app.conf.broker_consumer, self.app)
         transport.fetch_max_wait_ms = settings.fetch_max_wait_ms
