@@ -7,7 +7,9 @@ default that runs a single worker against the local broker of ``scripts/kafka``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from dataclasses import dataclass, fields
 
 
@@ -89,18 +91,21 @@ class Settings:
             )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+    def from_env(
+        cls, environ: Mapping[str, str] = os.environ, argv: Sequence[str] = sys.argv
+    ) -> Settings:
         """Settings from the environment (variables in :data:`ENV_VARS`).
 
-        ``faust --datadir DIR`` (which sets ``F_DATADIR``) wins over
+        ``faust --datadir DIR`` (found in ``argv``, see :func:`cli_datadir`) wins over
         ``FAUST_A2A_DATADIR``.
 
         Raises:
             ValueError: a numeric variable is not an integer, or a choice is unknown.
         """
         values: dict[str, object] = {}
-        if environ.get(FAUST_CLI_DATADIR):
-            values["datadir"] = environ[FAUST_CLI_DATADIR]
+        datadir = cli_datadir(argv) or environ.get(FAUST_CLI_DATADIR)
+        if datadir:
+            values["datadir"] = datadir
         for f in fields(cls):
             raw = environ.get(ENV_VARS[f.name], "")
             if raw == "" or f.name in values:
@@ -122,8 +127,26 @@ class Settings:
         return self.advertised_bootstrap_servers or self.bootstrap_servers
 
 
-#: Set by ``faust --datadir DIR`` before the app is built (faust-streaming's CLI).
+#: Set by ``faust --datadir DIR`` (faust-streaming's CLI), once its options are parsed.
 FAUST_CLI_DATADIR = "F_DATADIR"
+
+
+def cli_datadir(argv: Sequence[str]) -> str | None:
+    """The ``--datadir``/``-D`` option of a ``faust`` command line, or ``None``.
+
+    faust-streaming's CLI imports the app (``-A``) before it parses its own options,
+    so the ``F_DATADIR`` it sets for ``--datadir`` comes too late for an app that
+    reads its settings when imported; Faust itself finds ``-A`` and ``-W`` in
+    ``sys.argv`` the same way. Only a ``faust`` command line is read.
+    """
+    if not argv or Path(argv[0]).name != "faust":
+        return None
+    for index, arg in enumerate(argv):
+        if arg in ("--datadir", "-D") and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--datadir="):
+            return arg.partition("=")[2]
+    return None
 
 #: The environment variable of each setting.
 ENV_VARS: dict[str, str] = {

@@ -74,7 +74,8 @@ def _graceful_worker(a2a: A2AWorker) -> type[faust.Worker]:
     it does not send ``on_partitions_revoked``; executions still running would then
     lose their writes and their tasks be recovered as orphans. This worker first stops
     taking records and lets running executions finish within ``handover_timeout`` (the
-    rest are handed over, as on a rebalance), then stops as Faust does.
+    rest are handed over, as on a rebalance), closes the peer callers' Kafka clients,
+    then stops as Faust does.
     """
 
     class GracefulWorker(faust.Worker):
@@ -83,6 +84,7 @@ def _graceful_worker(a2a: A2AWorker) -> type[faust.Worker]:
             await a2a.executions.hand_over(
                 range(a2a.settings.partitions), float(a2a.settings.handover_timeout)
             )
+            await a2a.peers.close()
             await super().on_stop()
 
     return GracefulWorker

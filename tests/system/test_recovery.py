@@ -104,7 +104,8 @@ async def test_subscribe_on_the_new_owner_follows_the_task(
     first.stop(signal.SIGKILL)
     second = cluster.start_worker()
     _wait_healthy([second])
-    events = [e async for e in client.subscribe(SubscribeToTaskRequest(id=task_id))]
+    subscriber = await cluster.client("slow", timeout=120.0, streaming=True)
+    events = [e async for e in subscriber.subscribe(SubscribeToTaskRequest(id=task_id))]
 
     assert events[0].HasField("task")
     assert len(events) > 1, "a subscriber gets the task's further events, not only a snapshot"
@@ -113,37 +114,60 @@ async def test_subscribe_on_the_new_owner_follows_the_task(
     assert stored.status.state == TaskState.TASK_STATE_COMPLETED
 
 
-@pytest.mark.parametrize(
-    ("handover_timeout", "ticks", "outcome"),
-    [("20", 15, "finished"), ("1", 60, "stopped")],
-    ids=["finishes-within-the-bound", "stopped-and-recovered"],
-)
-async def test_a_rebalance_hands_running_executions_over(
-    make_cluster: Callable[..., Cluster], handover_timeout: str, ticks: int, outcome: str
+async def test_a_rebalance_stops_executions_past_the_bound_and_the_new_owner_reruns_them(
+    make_cluster: Callable[..., Cluster],
 ) -> None:
-    cluster = make_cluster(
-        env={"TEST_SLOW_RECOVERY": "rerun", "FAUST_A2A_HANDOVER_TIMEOUT": handover_timeout}
-    )
+    cluster = make_cluster(env={"TEST_SLOW_RECOVERY": "rerun", "FAUST_A2A_HANDOVER_TIMEOUT": "1"})
     first = cluster.start_worker()
-    client = await cluster.client("slow", timeout=150.0, streaming=True)
+    client = await cluster.client("slow", timeout=200.0, streaming=True)
     seen: list[StreamResponse] = []
     started = asyncio.Event()
+    ticks = 150  # 30 s: still running when the second worker joins
     call = asyncio.create_task(_stream_until_ticks(client, ticks, seen, started))
     await asyncio.wait_for(started.wait(), 60)
     task_id = next(e.task.id for e in seen if e.HasField("task"))
 
     second = cluster.start_worker()  # the group rebalances: every partition is revoked
     _wait_healthy([first, second])
-    await asyncio.wait_for(call, 150)
+    await asyncio.wait_for(call, 200)
 
     assert _state(seen[-1]) == TaskState.TASK_STATE_COMPLETED
     stored = await client.get_task(GetTaskRequest(id=task_id))
     assert stored.status.state == TaskState.TASK_STATE_COMPLETED
     assert get_artifact_text(stored.artifacts[0]).endswith(f"tick {ticks - 1}")
-    logs = first.log_path.read_text(errors="replace")
-    assert "hand-over of partitions" in logs
-    if outcome == "finished":
-        assert "0 stopped" in logs.split("hand-over of partitions")[1].splitlines()[0]
-    else:
-        stopped = [line for line in logs.splitlines() if "hand-over of partitions" in line]
-        assert any(" 1 stopped" in line for line in stopped), stopped
+    handed = [
+        line
+        for line in first.log_path.read_text(errors="replace").splitlines()
+        if "hand-over of partitions" in line
+    ]
+    assert any("0 executions finished, 1 stopped" in line for line in handed), handed
+
+
+async def test_sigterm_lets_running_executions_finish_within_the_bound(
+    make_cluster: Callable[..., Cluster],
+) -> None:
+    cluster = make_cluster(env={"FAUST_A2A_HANDOVER_TIMEOUT": "15"})
+    workers = [cluster.start_worker(), cluster.start_worker()]
+    _wait_healthy(workers)
+    client = await cluster.client("slow", timeout=120.0, streaming=True)
+    seen: list[StreamResponse] = []
+    started = asyncio.Event()
+    call = asyncio.create_task(_stream_until_ticks(client, 30, seen, started))
+    await asyncio.wait_for(started.wait(), 60)
+    task_id = next(e.task.id for e in seen if e.HasField("task"))
+    _, view = workers[0].get(f"/tasks/{task_id}")
+    owner = next(w for w in workers if w.url == view["owner"])
+
+    owner.stop(signal.SIGTERM, timeout=60)
+    await asyncio.wait_for(call, 120)
+
+    assert _state(seen[-1]) == TaskState.TASK_STATE_COMPLETED
+    stored = await client.get_task(GetTaskRequest(id=task_id))
+    assert stored.status.state == TaskState.TASK_STATE_COMPLETED
+    assert get_artifact_text(stored.artifacts[0]).endswith("tick 29")
+    handed = [
+        line
+        for line in owner.log_path.read_text(errors="replace").splitlines()
+        if "hand-over of partitions" in line
+    ]
+    assert any("1 executions finished, 0 stopped" in line for line in handed), handed
