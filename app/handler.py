@@ -39,11 +39,7 @@ from a2a.server.context import ServerCallContext
 from a2a.server.events import Event, EventQueue
 from a2a.server.id_generator import IDGenerator, IDGeneratorContext
 from a2a.server.request_handlers import DefaultRequestHandler
-from a2a.server.request_handlers.request_handler import (
-    RequestHandler,
-    validate,
-    validate_request_params,
-)
+from a2a.server.request_handlers.request_handler import RequestHandler, validate
 from a2a.server.tasks import PushNotificationConfigStore, PushNotificationSender, TaskStore
 from a2a.server.tasks.task_manager import append_artifact_to_task
 from a2a.types import (
@@ -80,6 +76,7 @@ from a2a.utils.errors import (
 from a2a.utils.task import apply_history_length, validate_history_length
 
 from app.executions import END, Execution, Executions, Item
+from app.validation import validated
 from tables import ConversationIndex
 from tables.changelog import HandedOver
 
@@ -382,7 +379,7 @@ class LeanRequestHandler(RequestHandler):
 
     # -- messages ----------------------------------------------------------------------
 
-    @validate_request_params
+    @validated
     async def on_message_send(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> Task | Message:
@@ -427,7 +424,7 @@ class LeanRequestHandler(RequestHandler):
             raise InternalError(message="The agent ended without a task or a message")
         return _limited(result, params)
 
-    @validate_request_params
+    @validated
     @validate(
         lambda self: self._agent_card.capabilities.streaming,
         "Streaming is not supported by the agent",
@@ -448,7 +445,7 @@ class LeanRequestHandler(RequestHandler):
         async for event in _follow(execution, queue, params):
             yield event
 
-    @validate_request_params
+    @validated
     async def on_cancel_task(
         self, params: CancelTaskRequest, context: ServerCallContext
     ) -> Task | None:
@@ -490,7 +487,7 @@ class LeanRequestHandler(RequestHandler):
             )
         return task
 
-    @validate_request_params
+    @validated
     @validate(
         lambda self: self._agent_card.capabilities.streaming,
         "Streaming is not supported by the agent",
