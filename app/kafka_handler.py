@@ -59,10 +59,11 @@ from a2a.utils.errors import (
 )
 from a2a.utils.version_validator import validate_version
 from aiokafka.errors import MessageSizeTooLargeError
-from google.protobuf.json_format import MessageToDict, ParseDict
+from google.protobuf.json_format import ParseDict
 from google.protobuf.message import Message as ProtoMessage
 
 from app import binding
+from app.protojson import message_to_dict
 
 logger = logging.getLogger(__name__)
 
@@ -357,8 +358,8 @@ class KafkaHandler:
             case "SendMessage":
                 answer = await handler.on_message_send(request, context)
                 if isinstance(answer, Task):
-                    return MessageToDict(SendMessageResponse(task=answer))
-                return MessageToDict(SendMessageResponse(message=answer))
+                    return message_to_dict(SendMessageResponse(task=answer))
+                return message_to_dict(SendMessageResponse(message=answer))
             case "GetTask":
                 return _task(await handler.on_get_task(request, context))
             case "CancelTask":
@@ -367,22 +368,22 @@ class KafkaHandler:
                 listed = await handler.on_list_tasks(request, context)
                 return serialize_list_tasks_response(listed, request.include_artifacts)
             case "CreateTaskPushNotificationConfig":
-                return MessageToDict(
+                return message_to_dict(
                     await handler.on_create_task_push_notification_config(request, context)
                 )
             case "GetTaskPushNotificationConfig":
-                return MessageToDict(
+                return message_to_dict(
                     await handler.on_get_task_push_notification_config(request, context)
                 )
             case "ListTaskPushNotificationConfigs":
-                return MessageToDict(
+                return message_to_dict(
                     await handler.on_list_task_push_notification_configs(request, context)
                 )
             case "DeleteTaskPushNotificationConfig":
                 await handler.on_delete_task_push_notification_config(request, context)
                 return None
             case _:
-                return MessageToDict(await handler.on_get_extended_agent_card(request, context))
+                return message_to_dict(await handler.on_get_extended_agent_card(request, context))
 
     async def _stream(
         self, method: str, request: Any, context: ServerCallContext
@@ -390,7 +391,7 @@ class KafkaHandler:
         """The events of a streaming call, each as a ``StreamResponse`` JSON value."""
         events = await self._open_stream(method, request, context)
         async for event in events:
-            yield MessageToDict(proto_utils.to_stream_response(event))
+            yield message_to_dict(proto_utils.to_stream_response(event))
 
     @validate_version(constants.PROTOCOL_VERSION_1_0)
     async def _open_stream(
@@ -423,7 +424,7 @@ class KafkaHandler:
 def _task(task: Task | None) -> dict[str, Any]:
     if task is None:
         raise TaskNotFoundError
-    return MessageToDict(task)
+    return message_to_dict(task)
 
 
 def _result(request_id: str | int | None, result: Any) -> bytes:
