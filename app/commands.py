@@ -50,13 +50,13 @@ def describe_event(event: StreamResponse) -> str | None:
 def register_commands(worker: A2AWorker) -> None:
     """Adds the ``agents``, ``ask`` and ``task`` commands to the worker's Faust app."""
     app = worker.app
-    bootstrap = worker.settings.bootstrap_servers
+    kafka = worker.settings.kafka
 
     @app.command()
     async def agents(self: AppCommand) -> None:
         """List the agents in agent.registry and their skills."""
         try:
-            cards = await fetch_cards(bootstrap)
+            cards = await fetch_cards(kafka)
         except (A2AClientError, A2AError) as exc:
             _fail(self, str(exc))
         if not cards:
@@ -84,10 +84,12 @@ def register_commands(worker: A2AWorker) -> None:
     ) -> None:
         """Send TEXT to AGENT as a streaming message and print each event."""
         try:
-            card = await resolve_card(bootstrap, agent)
+            card = await resolve_card(kafka, agent)
         except (A2AClientError, A2AError) as exc:
             _fail(self, str(exc))
-        client = kafka_client_factory(ClientConfig(streaming=True), timeout=timeout).create(card)
+        client = kafka_client_factory(
+            ClientConfig(streaming=True), kafka=kafka, timeout=timeout
+        ).create(card)
         message = new_text_message(
             text, role=Role.ROLE_USER, context_id=context_id, task_id=task_id
         )
@@ -119,11 +121,11 @@ def register_commands(worker: A2AWorker) -> None:
     async def task(self: AppCommand, task_id: str, agent: str | None) -> None:
         """Print one task (A2A JSON) by its id."""
         try:
-            cards = await fetch_cards(bootstrap)
+            cards = await fetch_cards(kafka)
         except (A2AClientError, A2AError) as exc:
             _fail(self, str(exc))
         names = [agent] if agent else sorted(cards)
-        factory = kafka_client_factory(ClientConfig(streaming=False))
+        factory = kafka_client_factory(ClientConfig(streaming=False), kafka=kafka)
         for name in names:
             if name not in cards:
                 _fail(self, f"no agent {name!r} in the registry")

@@ -11,10 +11,13 @@ is Faust's own transport with that one number settable.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from app.kafka_config import DURABLE_PRODUCER_OPTIONS
 
 
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -34,8 +37,22 @@ class Consumer(faust_aiokafka.Consumer):
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
+class Producer(faust_aiokafka.Producer):
+    """Faust's aiokafka producer, idempotent (Kafka ``enable.idempotence``).
+
+    faust-streaming 0.15 turns idempotence on only inside transactions
+    (``exactly_once``), and has no setting for it; ``producer_acks`` already
+    defaults to all in-sync replicas. Idempotence keeps the producer's own retries
+    after a leader change from writing a record twice or out of order (see
+    :mod:`app.kafka_config`).
+    """
+
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {**super()._settings_extra(), **DURABLE_PRODUCER_OPTIONS}
+
+
 class Transport(faust_aiokafka.Transport):
-    """Faust's aiokafka transport with :class:`Consumer`.
+    """Faust's aiokafka transport with :class:`Consumer` and :class:`Producer`.
 
     Attributes:
         fetch_max_wait_ms: How long the broker may hold a fetch of the worker's
@@ -44,4 +61,5 @@ class Transport(faust_aiokafka.Transport):
     """
 
     Consumer = Consumer
+    Producer = Producer
     fetch_max_wait_ms: int = 100

@@ -55,12 +55,16 @@ class RequestRecord:
 
 @dataclass(frozen=True)
 class OutgoingRecord:
-    """A record to produce: a response, a DLQ entry or a re-keyed request."""
+    """A record to produce: a response, a DLQ entry or a re-keyed request.
+
+    ``partition`` ``None`` lets the key pick the partition.
+    """
 
     topic: str
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]]
+    partition: int | None = None
 
 
 Send = Callable[[OutgoingRecord], Awaitable[None]]
@@ -308,7 +312,8 @@ class RecordHandler:
         headers = [(binding.CORRELATION_ID, correlation_id.encode())]
         if final:
             headers.append((binding.FINAL, b"1"))
-        await self._send(OutgoingRecord(topic, correlation_id.encode(), value, headers))
+        partition = binding.reply_partition(record.headers)
+        await self._send(OutgoingRecord(topic, correlation_id.encode(), value, headers, partition))
 
 
 def _error_code(body: bytes) -> int | None:

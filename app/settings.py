@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+
+from app.kafka_config import KafkaConfig
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class Settings:
             from the table; default 300.
         task_retention: ``FAUST_A2A_TASK_RETENTION``, seconds a finished task is kept;
             default 7 days.
+        kafka_security: Kafka security settings (``KAFKA_SECURITY_PROTOCOL``,
+            ``KAFKA_SASL_*``, ``KAFKA_SSL_*``; see :class:`app.kafka_config.KafkaConfig`);
+            default PLAINTEXT. Use :attr:`kafka` for the complete connection settings.
     """
 
     bootstrap_servers: str = "127.0.0.1:9092"
@@ -69,6 +74,7 @@ class Settings:
     fetch_max_wait_ms: int = 100
     interrupted_task_timeout: int = 300
     task_retention: int = 7 * 24 * 3600
+    kafka_security: KafkaConfig = field(default_factory=KafkaConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -77,8 +83,10 @@ class Settings:
         Raises:
             ValueError: a numeric variable is not an integer.
         """
-        values: dict[str, object] = {}
+        values: dict[str, object] = {"kafka_security": KafkaConfig.from_env(environ)}
         for f in fields(cls):
+            if f.name not in ENV_VARS:
+                continue
             raw = environ.get(ENV_VARS[f.name], "")
             if raw == "":
                 continue
@@ -94,6 +102,12 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     @property
+    def kafka(self) -> KafkaConfig:
+        """The Kafka connection settings of every client: :attr:`bootstrap_servers`
+        with :attr:`kafka_security`."""
+        return self.kafka_security.with_bootstrap_servers(self.bootstrap_servers)
+
+    @property
     def card_bootstrap_servers(self) -> str:
         """The bootstrap servers AgentCards advertise."""
         return self.advertised_bootstrap_servers or self.bootstrap_servers
@@ -105,6 +119,6 @@ ENV_VARS: dict[str, str] = {
     **{
         f.name: f"FAUST_A2A_{f.name.upper()}"
         for f in fields(Settings)
-        if f.name != "bootstrap_servers"
+        if f.name not in ("bootstrap_servers", "kafka_security")
     },
 }

@@ -100,6 +100,7 @@ class A2AWorker:
             # (stale metadata); a short metadata age makes the consumer see them and
             # rebalance within seconds instead of Kafka's default 5 minutes.
             consumer_metadata_max_age_ms=3000,
+            **settings.kafka.faust_settings(),
         )
         transport = Transport(self.app.conf.broker_consumer, self.app)
         transport.fetch_max_wait_ms = settings.fetch_max_wait_ms
@@ -167,7 +168,7 @@ class A2AWorker:
 
     async def _send(self, record: OutgoingRecord) -> None:
         await self.app.producer.send_and_wait(
-            record.topic, record.key, record.value, None, None, record.headers
+            record.topic, record.key, record.value, record.partition, None, record.headers
         )
 
     def _serve(self, handler: RecordHandler) -> Callable[[StreamT], Awaitable[None]]:
