@@ -6,6 +6,7 @@ a2a-sdk's ``Client`` over :class:`app.transport.KafkaTransport`, like any caller
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import NoReturn
 
@@ -25,6 +26,16 @@ def _fail(command: AppCommand, message: str) -> NoReturn:
     """Ends the command with one line on stderr and exit status 1."""
     command.say(f"error: {message}", file=sys.stderr)
     sys.exit(1)
+
+
+def _quiet_kafka_client_logs() -> None:
+    """Leaves failures to the commands' own one-line errors.
+
+    aiokafka logs every failed connection at ERROR; a command fails with one line
+    that already names the cause and the setting to fix
+    (:func:`app.kafka_config.explain`), so its lines would only repeat it.
+    """
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
 def _state(task_state: int) -> str:
@@ -55,6 +66,7 @@ def register_commands(worker: A2AWorker) -> None:
     @app.command()
     async def agents(self: AppCommand) -> None:
         """List the agents in agent.registry and their skills."""
+        _quiet_kafka_client_logs()
         try:
             cards = await fetch_cards(kafka)
         except (A2AClientError, A2AError) as exc:
@@ -83,6 +95,7 @@ def register_commands(worker: A2AWorker) -> None:
         timeout: float,
     ) -> None:
         """Send TEXT to AGENT as a streaming message and print each event."""
+        _quiet_kafka_client_logs()
         try:
             card = await resolve_card(kafka, agent)
         except (A2AClientError, A2AError) as exc:
@@ -120,6 +133,7 @@ def register_commands(worker: A2AWorker) -> None:
     )
     async def task(self: AppCommand, task_id: str, agent: str | None) -> None:
         """Print one task (A2A JSON) by its id."""
+        _quiet_kafka_client_logs()
         try:
             cards = await fetch_cards(kafka)
         except (A2AClientError, A2AError) as exc:

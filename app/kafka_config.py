@@ -33,6 +33,7 @@ Passwords never appear in a ``repr``, a log line or an error message of this mod
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 from collections.abc import Mapping
@@ -40,6 +41,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import faust
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    KafkaConnectionError,
+    SaslAuthenticationFailed,
+    UnsupportedSaslMechanismError,
+)
 from aiokafka.helpers import create_ssl_context
 from faust.types.auth import CredentialsT
 
@@ -242,3 +249,78 @@ class KafkaConfig:
         transactions, so :class:`app.kafka_driver.Producer` adds it.
         """
         return {"broker_credentials": self.faust_credentials(), "producer_acks": -1}
+
+
+async def connection_problem(config: KafkaConfig, *, timeout: float = 10.0) -> str | None:
+    """Why the brokers refuse a client with ``config``, in one line naming the setting to fix.
+
+    aiokafka's clients report a failed start only as "Unable to bootstrap"; this
+    opens one connection (aiokafka's public ``create_conn``) to each bootstrap server
+    with the same security settings and explains the first failure: refused SASL
+    credentials (``KAFKA_SASL_USERNAME``/``KAFKA_SASL_PASSWORD``), a mechanism the
+    listener does not enable (``KAFKA_SASL_MECHANISM``), a certificate the CA file
+    does not verify (``KAFKA_SSL_CAFILE``), a plaintext client on a TLS listener
+    (``KAFKA_SECURITY_PROTOCOL``), or nothing listening (``KAFKA_BOOTSTRAP_SERVERS``).
+    The password never appears in the text.
+
+    Returns:
+        The explanation, or ``None`` when every connection succeeds (the cause is
+        elsewhere) or the settings themselves are invalid.
+    """
+    try:
+        options = config.client_options()
+    except ValueError as exc:
+        return str(exc)
+    options.pop("bootstrap_servers")
+    for server in config.bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        where = f"Kafka at {server.strip()}"
+        try:
+            connection = await asyncio.wait_for(
+                create_conn(host, int(port), request_timeout_ms=int(timeout * 1000), **options),
+                timeout,
+            )
+        except SaslAuthenticationFailed:
+            return (
+                f"{where} refused the SASL credentials of user {config.sasl_username!r} "
+                f"({config.sasl_mechanism}): check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        except UnsupportedSaslMechanismError:
+            return (
+                f"{where} does not enable SASL mechanism {config.sasl_mechanism}: "
+                "check KAFKA_SASL_MECHANISM"
+            )
+        except ssl.SSLCertVerificationError as exc:
+            return (
+                f"cannot verify the TLS certificate of {where} ({exc.verify_message}): "
+                f"check KAFKA_SSL_CAFILE (now {config.ssl_cafile or 'the system CAs'})"
+            )
+        except ssl.SSLError as exc:
+            return (
+                f"TLS handshake with {where} failed ({exc.reason}): is it a TLS listener? "
+                f"check KAFKA_SECURITY_PROTOCOL (now {config.security_protocol})"
+            )
+        except KafkaConnectionError:
+            if config.uses_ssl:
+                return f"{where} closed the connection: check KAFKA_SECURITY_PROTOCOL"
+            return (
+                f"{where} closed the connection during the handshake: the listener probably "
+                f"expects TLS or SASL; check KAFKA_SECURITY_PROTOCOL (now "
+                f"{config.security_protocol})"
+            )
+        except (OSError, TimeoutError, ValueError) as exc:
+            return f"cannot connect to {where} ({exc}): check KAFKA_BOOTSTRAP_SERVERS"
+        connection.close()
+    return None
+
+
+async def explain(config: KafkaConfig, error: BaseException) -> str:
+    """One line for a Kafka client that failed to start with ``config``: the
+    :func:`connection_problem` if there is one, else the error itself."""
+    if isinstance(error, ValueError):
+        return str(error)
+    if isinstance(error, KafkaConnectionError):
+        problem = await connection_problem(config)
+        if problem:
+            return problem
+    return f"{type(error).__name__}: {error}"

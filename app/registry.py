@@ -9,7 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from google.protobuf.json_format import MessageToJson, Parse
 
 from app import binding
-from app.kafka_config import KafkaConfig
+from app.kafka_config import KafkaConfig, explain
 
 
 def kafka_config(kafka: KafkaConfig | str) -> KafkaConfig:
@@ -69,7 +69,8 @@ async def fetch_cards(kafka: KafkaConfig | str, *, timeout: float = 10.0) -> dic
     except AgentCardResolutionError:
         raise
     except Exception as exc:
-        raise AgentCardResolutionError(f"cannot read {binding.REGISTRY_TOPIC}: {exc}") from exc
+        cause = await explain(config, exc)
+        raise AgentCardResolutionError(f"cannot read {binding.REGISTRY_TOPIC}: {cause}") from exc
     finally:
         await consumer.stop()
     return cards

@@ -70,7 +70,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from app import binding, listing
-from app.kafka_config import KafkaConfig
+from app.kafka_config import KafkaConfig, explain
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ class KafkaTransport(ClientTransport):
                     self.kafka, (self.requests_topic, self.responses_topic)
                 )
             except Exception as exc:
-                raise A2AClientError(f"cannot reach Kafka at {servers}: {exc}") from exc
+                raise A2AClientError(await explain(self.kafka, exc)) from exc
             for topic in (self.requests_topic, self.responses_topic):
                 if topic not in partitions:
                     raise A2AClientError(
@@ -264,7 +264,7 @@ class KafkaTransport(ClientTransport):
             except Exception as exc:
                 await consumer.stop()
                 await producer.stop()
-                raise A2AClientError(f"cannot reach Kafka at {servers}: {exc}") from exc
+                raise A2AClientError(await explain(self.kafka, exc)) from exc
             self._producer, self._consumer = producer, consumer
             self._reader = asyncio.create_task(self._read_responses(), name="kafka-a2a-responses")
 
