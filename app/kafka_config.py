@@ -251,6 +251,18 @@ class KafkaConfig:
         return {"broker_credentials": self.faust_credentials(), "producer_acks": -1}
 
 
+def kafka_config(kafka: KafkaConfig | str) -> KafkaConfig:
+    """``kafka`` itself or, given only bootstrap servers, the environment's security
+    settings with those servers (:meth:`KafkaConfig.from_env`).
+
+    Raises:
+        ValueError: the environment's settings are invalid (see :class:`KafkaConfig`).
+    """
+    if isinstance(kafka, KafkaConfig):
+        return kafka
+    return KafkaConfig.from_env().with_bootstrap_servers(kafka)
+
+
 async def connection_problem(config: KafkaConfig, *, timeout: float = 10.0) -> str | None:
     """Why the brokers refuse a client with ``config``, in one line naming the setting to fix.
 

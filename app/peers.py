@@ -6,8 +6,8 @@ from a2a.client import A2AClientError, Client, ClientConfig
 from a2a.helpers import get_artifact_text, get_message_text, new_text_message
 from a2a.types import Role, SendMessageRequest, TaskState
 
-from app.kafka_config import KafkaConfig
-from app.registry import kafka_config, resolve_card
+from app.kafka_config import KafkaConfig, kafka_config
+from app.registry import resolve_card
 from app.transport import kafka_client_factory
 
 
@@ -19,7 +19,7 @@ class KafkaPeerCaller:
 
     Args:
         kafka: Kafka connection settings, or only the bootstrap servers (security
-            from the environment, :func:`app.registry.kafka_config`).
+            from the environment, :func:`app.kafka_config.kafka_config`).
         timeout: Deadline of one call, seconds.
     """
 

@@ -9,15 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from google.protobuf.json_format import MessageToJson, Parse
 
 from app import binding
-from app.kafka_config import KafkaConfig, explain
-
-
-def kafka_config(kafka: KafkaConfig | str) -> KafkaConfig:
-    """``kafka`` itself, or for bootstrap servers alone the environment's security
-    settings with those servers (:meth:`KafkaConfig.from_env`)."""
-    if isinstance(kafka, KafkaConfig):
-        return kafka
-    return KafkaConfig.from_env().with_bootstrap_servers(kafka)
+from app.kafka_config import KafkaConfig, explain, kafka_config
 
 
 def encode_card(card: AgentCard) -> bytes:
@@ -29,7 +21,7 @@ async def fetch_cards(kafka: KafkaConfig | str, *, timeout: float = 10.0) -> dic
     """Every live AgentCard in the registry, by agent name.
 
     ``kafka`` is the connection settings, or only the bootstrap servers (security
-    from the environment, see :func:`kafka_config`). Reads the compacted topic from its start to its current end; the last record of a
+    from the environment, see :func:`app.kafka_config.kafka_config`). Reads the compacted topic from its start to its current end; the last record of a
     name wins, and a tombstone (empty value) retires the agent.
 
     Raises:

@@ -76,7 +76,7 @@ async def _calls(
 def _client(
     code: str, bootstrap_servers: str, warmup: float, seconds: float, barrier: Barrier, out: Any
 ) -> None:
-    if code:
+    if code:  # this module is already loaded from this checkout; the client is not
         sys.path.insert(0, code)
     out.put(asyncio.run(_calls(bootstrap_servers, warmup, seconds, barrier)))
 
@@ -135,8 +135,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     code = str(Path(args.code).resolve()) if args.code else ""
-    if code:
-        sys.path.insert(0, code)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     counts = [int(n) for n in args.clients.split(",")]
     rows = measure(code, bootstrap, counts, args.warmup, args.seconds)
