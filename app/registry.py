@@ -21,8 +21,9 @@ async def fetch_cards(kafka: KafkaConfig | str, *, timeout: float = 10.0) -> dic
     """Every live AgentCard in the registry, by agent name.
 
     ``kafka`` is the connection settings, or only the bootstrap servers (security
-    from the environment, see :func:`app.kafka_config.kafka_config`). Reads the compacted topic from its start to its current end; the last record of a
-    name wins, and a tombstone (empty value) retires the agent.
+    from the environment, see :func:`app.kafka_config.kafka_config`). Reads the
+    compacted topic from its start to its current end; the last record of a name
+    wins, and a tombstone (empty value) retires the agent.
 
     Raises:
         AgentCardResolutionError: the registry cannot be read within ``timeout`` seconds.
