@@ -65,7 +65,7 @@ from a2a.utils.errors import JSON_RPC_ERROR_CODE_MAP, A2AError
 from a2a.utils.proto_utils import parse_lenient
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
@@ -192,6 +192,7 @@ class KafkaTransport(ClientTransport):
         self._fetch_max_wait_ms = fetch_max_wait_ms
         self._producer_options = producer_options or {}
         self._requests_partitions: list[int] = []
+        self._produce_failing_since: float | None = None
         self._pending: dict[str, _PendingCall] = {}
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
@@ -486,11 +487,14 @@ class KafkaTransport(ClientTransport):
         one send; a send that still fails (a broker or leader lost for longer than
         its own retries) is sent again after a short pause while the deadline
         allows. Once ``send_and_wait`` returns, every in-sync replica has the request.
+        An outage logs two WARNING lines per transport, when produces start failing
+        and when they work again, however many calls retry meanwhile.
 
         Raises:
             A2AClientTimeoutError: the request could not be produced before the
                 deadline; the message says so and gives the last Kafka error.
-            A2AClientError: the transport closed meanwhile.
+            A2AClientError: Kafka refused the record for good (e.g. too large), or
+                the transport closed meanwhile.
         """
         assert self._producer is not None
         pause, error = 0.1, "no acknowledgement from the broker"
@@ -512,7 +516,6 @@ class KafkaTransport(ClientTransport):
                     ),
                     remaining,
                 )
-                return
             except TimeoutError:
                 continue
             except KafkaError as exc:
@@ -521,9 +524,28 @@ class KafkaTransport(ClientTransport):
                         "KafkaTransport closed while the call was pending"
                     ) from exc
                 error = f"{type(exc).__name__}: {exc}"
-                logger.warning("producing to %s failed, retrying: %s", self.requests_topic, error)
+                if not (exc.retriable or isinstance(exc, KafkaTimeoutError)):
+                    raise A2AClientError(
+                        f"cannot produce the request to {self.requests_topic}: {error}"
+                    ) from exc
+                if self._produce_failing_since is None:
+                    self._produce_failing_since = time.monotonic()
+                    logger.warning(
+                        "producing to %s failed, retrying within each call's deadline: %s",
+                        self.requests_topic,
+                        error,
+                    )
                 await asyncio.sleep(min(pause, max(0.0, call.deadline - time.monotonic())))
                 pause = min(pause * 2, 2.0)
+            else:
+                if self._produce_failing_since is not None:
+                    logger.warning(
+                        "producing to %s works again after %.1f s",
+                        self.requests_topic,
+                        time.monotonic() - self._produce_failing_since,
+                    )
+                    self._produce_failing_since = None
+                return
 
     async def _next(self, call: _PendingCall) -> _Item:
         remaining = max(0.0, call.deadline - time.monotonic())

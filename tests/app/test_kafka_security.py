@@ -8,8 +8,10 @@ module; the CLI commands run as real processes with nothing but those variables.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
+import signal
 import stat
 import subprocess
 import time
@@ -18,12 +20,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from a2a.client import A2AClientTimeoutError, ClientCallContext
+from a2a.helpers import new_text_message
+from a2a.types import Role, SendMessageRequest, TaskState
 from support.clients import wait_for_cards
 from support.processes import FAUST, ROOT, WorkerProcess
 from support.secured_broker import secured_broker
 
 from app.kafka_config import KafkaConfig
 from app.registry import fetch_cards
+from app.transport import KafkaTransport
 
 pytestmark = pytest.mark.kafka
 
@@ -36,13 +42,15 @@ BASE_ENV = {
 
 
 @pytest.fixture(scope="module")
-def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], str]]:
+def secured(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[dict[str, str], str, int]]:
     with secured_broker(tmp_path_factory.mktemp("secured") / "kafka") as broker:
         yield broker
 
 
 @pytest.fixture(scope="module")
-def kafka_env(secured: tuple[dict[str, str], str]) -> dict[str, str]:
+def kafka_env(secured: tuple[dict[str, str], str, int]) -> dict[str, str]:
     return secured[0]
 
 
@@ -79,9 +87,9 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_script_prints_what_a_client_needs(
-    secured: tuple[dict[str, str], str],
+    secured: tuple[dict[str, str], str, int],
 ) -> None:
-    variables, stdout = secured
+    variables, stdout, _ = secured
     assert variables["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert variables["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
     assert variables["KAFKA_SASL_USERNAME"] and variables["KAFKA_SASL_PASSWORD"]
@@ -177,3 +185,41 @@ def test_bad_credentials_give_one_line(
     assert output[0].startswith("error: ")
     assert "not-the-password" not in output[0]
     assert elapsed < 60, "no retry storm: the command gives up after one attempt"
+
+
+async def test_produce_retries_end_in_an_error_that_says_so(
+    secured: tuple[dict[str, str], str, int],
+    secured_worker: WorkerProcess,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 14: with the broker frozen (SIGSTOP), requests are retried within their
+    deadline, then fail with an A2A error saying they were not produced; one WARNING
+    when produces start failing, one when they work again. Runs last in this module."""
+    variables, _, broker_pid = secured
+    config = KafkaConfig.from_env(variables)
+    card = (await fetch_cards(config))["data"]
+    caplog.set_level(logging.WARNING, logger="app.transport")
+    transport = KafkaTransport(
+        card, kafka=config, timeout=5.0, producer_options={"request_timeout_ms": 1500}
+    )
+
+    def ask() -> SendMessageRequest:
+        message = new_text_message("What is the Zerg win rate?", role=Role.ROLE_USER)
+        return SendMessageRequest(message=message)
+
+    async with transport:
+        os.kill(broker_pid, signal.SIGSTOP)
+        try:
+            results = await asyncio.gather(
+                *(transport.send_message(ask()) for _ in range(4)), return_exceptions=True
+            )
+        finally:
+            os.kill(broker_pid, signal.SIGCONT)
+        for result in results:
+            assert isinstance(result, A2AClientTimeoutError), result
+            assert "could not produce the request to agent.data.requests" in str(result)
+        recovered = await transport.send_message(ask(), context=ClientCallContext(timeout=90))
+    assert recovered.task.status.state == TaskState.TASK_STATE_COMPLETED
+    lines = [r for r in caplog.records if r.name == "app.transport"]
+    assert [r.levelname for r in lines] == ["WARNING", "WARNING"], [r.getMessage() for r in lines]
+    assert "retrying" in lines[0].getMessage() and "works again" in lines[1].getMessage()

@@ -49,11 +49,15 @@ async def test_50_concurrent_streams_over_one_transport(connect: Connect) -> Non
     assert transport._pending == {}
 
 
-async def _create_topics(bootstrap_servers: str, *topics: str, partitions: int = 1) -> None:
+async def _create_topics(
+    bootstrap_servers: str, *topics: str, partitions: int = 1, configs: dict[str, str] | None = None
+) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
+        await admin.create_topics(
+            [NewTopic(t, partitions, 1, topic_configs=configs or {}) for t in topics]
+        )
     finally:
         await admin.close()
 
@@ -155,3 +159,20 @@ async def test_close_fails_pending_calls(cards: dict[str, AgentCard]) -> None:
         await pending
     with pytest.raises(A2AClientError, match="closed"):
         await transport.send_message(_ask("1"))
+
+
+async def test_a_record_kafka_refuses_fails_at_once(bootstrap_servers: str) -> None:
+    """A produce error that retrying cannot fix is an A2A error at once, naming it."""
+    name = f"tiny-{uuid.uuid4().hex[:6]}"
+    await _create_topics(
+        bootstrap_servers, binding.requests_topic(name), configs={"max.message.bytes": "200"}
+    )
+    await _create_topics(bootstrap_servers, binding.responses_topic(name))
+    card = agent_card(SLOW, bootstrap_servers)
+    card.supported_interfaces[0].url = f"kafka://{bootstrap_servers}/agent.{name}.requests"
+    async with KafkaTransport(card, timeout=30.0) as transport:
+        started = time.monotonic()
+        with pytest.raises(A2AClientError, match=rf"cannot produce the request to agent\.{name}"):
+            await transport.send_message(_ask("x" * 1000))
+        assert time.monotonic() - started < 10
+        assert transport._pending == {}

@@ -18,8 +18,8 @@ SCRIPT = ROOT / "scripts" / "kafka"
 
 
 @contextmanager
-def secured_broker(data_dir: Path) -> Iterator[tuple[dict[str, str], str]]:
-    """Starts the broker; yields (the ``KAFKA_*`` variables it printed, its stdout).
+def secured_broker(data_dir: Path) -> Iterator[tuple[dict[str, str], str, int]]:
+    """Starts the broker; yields (the ``KAFKA_*`` variables it printed, its stdout, its PID).
 
     Raises:
         AssertionError: the script failed (its stderr is in the message).
@@ -55,7 +55,7 @@ def secured_broker(data_dir: Path) -> Iterator[tuple[dict[str, str], str]]:
             for line in started.stdout.splitlines()
             if line.startswith("export KAFKA_")
         )
-        yield variables, started.stdout
+        yield variables, started.stdout, int(pid_file.read_text())
     finally:
         pid = int(pid_file.read_text()) if pid_file.exists() else None
         with suppress(subprocess.TimeoutExpired):
