@@ -1,4 +1,5 @@
-"""Faust's aiokafka driver with a worker consumer whose fetch wait is configurable.
+"""Faust's aiokafka driver with a worker consumer whose fetch wait is configurable,
+and an idempotent producer.
 
 faust-streaming 0.15 builds the worker's ``AIOKafkaConsumer`` with
 ``fetch_max_wait_ms=1500`` and no setting to change it. When the agents' requests
@@ -6,7 +7,8 @@ back up, Faust stops fetching the partitions whose stream buffer is full; the ne
 fetch then covers only the other partitions, and the broker may hold it for the whole
 1.5 s before the drained partitions are fetched again. The benchmark showed p50
 latencies of 1.5 to 1.9 s at 64 concurrent callers from this alone. :class:`Transport`
-is Faust's own transport with that one number settable.
+is Faust's own transport with that one number settable, and with :class:`Producer`
+(idempotence, which Faust sets only inside transactions).
 """
 
 from __future__ import annotations
