@@ -190,6 +190,16 @@ def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None
     return value
 
 
+def reply_partition(headers: Iterable[tuple[str, bytes]] | None) -> int | None:
+    """The partition a request's responses go to (:data:`REPLY_PARTITION`), or ``None``.
+
+    ``None`` when the header is absent or not a non-negative ASCII integer: the
+    responses are then partitioned by their key, the correlation id.
+    """
+    value = header(headers, REPLY_PARTITION)
+    return int(value) if value is not None and value.isascii() and value.isdigit() else None
+
+
 def service_parameters(headers: Iterable[tuple[str, bytes]] | None) -> dict[str, str]:
     """The A2A service parameters carried by a request's headers (lower-cased names)."""
     return {
@@ -212,3 +222,7 @@ def encode_json(payload: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON of a JSON-RPC object."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
+
+def jsonrpc_request(method: str, params: Mapping[str, Any], request_id: str) -> dict[str, Any]:
+    """A JSON-RPC 2.0 request object (JSON-RPC 2.0 §4)."""
+    return {"jsonrpc": "2.0", "method": method, "params": dict(params), "id": request_id}

@@ -6,6 +6,7 @@ a2a-sdk's ``Client`` over :class:`app.transport.KafkaTransport`, like any caller
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import NoReturn
 
@@ -33,6 +34,16 @@ def _fail(command: AppCommand, message: str) -> NoReturn:
     """Ends the command with one line on stderr and exit status 1."""
     command.say(f"error: {message}", file=sys.stderr)
     sys.exit(1)
+
+
+def _quiet_kafka_client_logs() -> None:
+    """Leaves failures to the commands' own one-line errors.
+
+    aiokafka logs every failed connection at ERROR; a command fails with one line
+    that already names the cause and the setting to fix
+    (:func:`app.kafka_config.explain`), so its lines would only repeat it.
+    """
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
 def _state(task_state: int) -> str:
@@ -73,13 +84,14 @@ async def waiting_task(client: Client, context_id: str) -> str | None:
 def register_commands(worker: A2AWorker) -> None:
     """Adds the ``agents``, ``ask`` and ``task`` commands to the worker's Faust app."""
     app = worker.app
-    bootstrap = worker.settings.bootstrap_servers
+    kafka = worker.settings.kafka
 
     @app.command()
     async def agents(self: AppCommand) -> None:
         """List the agents in agent.registry and their skills."""
+        _quiet_kafka_client_logs()
         try:
-            cards = await fetch_cards(bootstrap)
+            cards = await fetch_cards(kafka)
         except (A2AClientError, A2AError) as exc:
             _fail(self, str(exc))
         if not cards:
@@ -110,11 +122,14 @@ def register_commands(worker: A2AWorker) -> None:
         With ``--context-id`` alone, a conversation whose latest task waits for input
         (``input-required``, ``auth-required``) continues that task.
         """
+        _quiet_kafka_client_logs()
         try:
-            card = await resolve_card(bootstrap, agent)
+            card = await resolve_card(kafka, agent)
         except (A2AClientError, A2AError) as exc:
             _fail(self, str(exc))
-        client = kafka_client_factory(ClientConfig(streaming=True), timeout=timeout).create(card)
+        client = kafka_client_factory(
+            ClientConfig(streaming=True), kafka=kafka, timeout=timeout
+        ).create(card)
         if context_id and not task_id:
             try:
                 task_id = await waiting_task(client, context_id)
@@ -151,12 +166,13 @@ def register_commands(worker: A2AWorker) -> None:
     )
     async def task(self: AppCommand, task_id: str, agent: str | None) -> None:
         """Print one task (A2A JSON) by its id."""
+        _quiet_kafka_client_logs()
         try:
-            cards = await fetch_cards(bootstrap)
+            cards = await fetch_cards(kafka)
         except (A2AClientError, A2AError) as exc:
             _fail(self, str(exc))
         names = [agent] if agent else sorted(cards)
-        factory = kafka_client_factory(ClientConfig(streaming=False))
+        factory = kafka_client_factory(ClientConfig(streaming=False), kafka=kafka)
         for name in names:
             if name not in cards:
                 _fail(self, f"no agent {name!r} in the registry")

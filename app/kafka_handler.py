@@ -136,8 +136,7 @@ class _Replies:
         self._topic = binding.header(record.headers, binding.REPLY_TO) or binding.responses_topic(
             handler.agent
         )
-        partition = binding.header(record.headers, binding.REPLY_PARTITION)
-        self._partition = int(partition) if partition and partition.isdigit() else None
+        self._partition = binding.reply_partition(record.headers)
         self._pending: list[Awaitable[Any]] = []
 
     async def send(self, value: bytes, *, final: bool) -> None:
@@ -159,6 +158,18 @@ class _Replies:
             self._pending.append(await self._handler.produce(outgoing))
         except MessageSizeTooLargeError as exc:
             raise ResponseTooLarge(f"a response of {len(value)} bytes is too large: {exc}") from exc
+        except AssertionError:
+            # aiokafka asserts that an explicit partition exists; a reply-partition
+            # beyond the reply topic's partitions falls back to the key's partition.
+            if self._partition is None:
+                raise
+            logger.warning(
+                "reply-partition %d does not exist in %s; answering by key",
+                self._partition,
+                self._topic,
+            )
+            self._partition = None
+            await self.send(value, final=final)
 
     async def produce(self, outgoing: OutgoingRecord) -> None:
         """Produces a record that is part of this call's outcome (a dead letter)."""

@@ -6,6 +6,7 @@ from a2a.client import A2AClientError, Client, ClientConfig
 from a2a.helpers import get_artifact_text, get_message_text, new_text_message
 from a2a.types import Role, SendMessageRequest, TaskState
 
+from app.kafka_config import KafkaConfig, kafka_config
 from app.registry import resolve_card
 from app.transport import kafka_client_factory
 
@@ -17,19 +18,22 @@ class KafkaPeerCaller:
     for the caller's lifetime; :meth:`close` closes them.
 
     Args:
-        bootstrap_servers: Kafka bootstrap servers.
+        kafka: Kafka connection settings, or only the bootstrap servers (security
+            from the environment, :func:`app.kafka_config.kafka_config`).
         timeout: Deadline of one call, seconds.
     """
 
-    def __init__(self, bootstrap_servers: str, *, timeout: float = 40.0) -> None:
-        self._bootstrap_servers = bootstrap_servers
-        self._factory = kafka_client_factory(ClientConfig(streaming=False), timeout=timeout)
+    def __init__(self, kafka: KafkaConfig | str, *, timeout: float = 40.0) -> None:
+        self._kafka = kafka_config(kafka)
+        self._factory = kafka_client_factory(
+            ClientConfig(streaming=False), kafka=self._kafka, timeout=timeout
+        )
         self._clients: dict[str, Client] = {}
 
     async def _client(self, agent: str) -> Client:
         client = self._clients.get(agent)
         if client is None:
-            card = await resolve_card(self._bootstrap_servers, agent)
+            card = await resolve_card(self._kafka, agent)
             client = self._clients[agent] = self._factory.create(card)
         return client
 

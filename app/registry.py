@@ -9,6 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from google.protobuf.json_format import MessageToJson, Parse
 
 from app import binding
+from app.kafka_config import KafkaConfig, explain, kafka_config
 
 
 def encode_card(card: AgentCard) -> bytes:
@@ -16,22 +17,28 @@ def encode_card(card: AgentCard) -> bytes:
     return MessageToJson(card, indent=None).encode()
 
 
-async def fetch_cards(bootstrap_servers: str, *, timeout: float = 10.0) -> dict[str, AgentCard]:
+async def fetch_cards(kafka: KafkaConfig | str, *, timeout: float = 10.0) -> dict[str, AgentCard]:
     """Every live AgentCard in the registry, by agent name.
 
-    Reads the compacted topic from its start to its current end; the last record of a
-    name wins, and a tombstone (empty value) retires the agent.
+    ``kafka`` is the connection settings, or only the bootstrap servers (security
+    from the environment, see :func:`app.kafka_config.kafka_config`). Reads the
+    compacted topic from its start to its current end; the last record of a name
+    wins, and a tombstone (empty value) retires the agent.
 
     Raises:
         AgentCardResolutionError: the registry cannot be read within ``timeout`` seconds.
     """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=100
-    )
+    config = kafka_config(kafka)
     cards: dict[str, AgentCard] = {}
     try:
+        consumer = AIOKafkaConsumer(
+            **config.consumer_options(enable_auto_commit=False, fetch_max_wait_ms=100)
+        )
+    except ValueError as exc:
+        raise AgentCardResolutionError(f"cannot read {binding.REGISTRY_TOPIC}: {exc}") from exc
+    try:
         await consumer.start()
-        partitions = await _partitions(bootstrap_servers, binding.REGISTRY_TOPIC)
+        partitions = await _partitions(config, binding.REGISTRY_TOPIC)
         tps = [TopicPartition(binding.REGISTRY_TOPIC, p) for p in partitions]
         if not tps:
             return cards
@@ -55,19 +62,20 @@ async def fetch_cards(bootstrap_servers: str, *, timeout: float = 10.0) -> dict[
     except AgentCardResolutionError:
         raise
     except Exception as exc:
-        raise AgentCardResolutionError(f"cannot read {binding.REGISTRY_TOPIC}: {exc}") from exc
+        cause = await explain(config, exc)
+        raise AgentCardResolutionError(f"cannot read {binding.REGISTRY_TOPIC}: {cause}") from exc
     finally:
         await consumer.stop()
     return cards
 
 
-async def _partitions(bootstrap_servers: str, topic: str) -> list[int]:
+async def _partitions(kafka: KafkaConfig, topic: str) -> list[int]:
     """The partitions of ``topic``, none if it does not exist.
 
     Asks for the topic list first: describing a missing topic would make a broker with
     ``auto.create.topics.enable`` create it, uncompacted, before a worker declares it.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.admin_options())
     await admin.start()
     try:
         if topic not in await admin.list_topics():
@@ -78,13 +86,13 @@ async def _partitions(bootstrap_servers: str, topic: str) -> list[int]:
     return sorted(p["partition"] for p in description["partitions"])
 
 
-async def resolve_card(bootstrap_servers: str, agent: str, *, timeout: float = 10.0) -> AgentCard:
-    """The AgentCard of ``agent`` from the registry.
+async def resolve_card(kafka: KafkaConfig | str, agent: str, *, timeout: float = 10.0) -> AgentCard:
+    """The AgentCard of ``agent`` from the registry (``kafka`` as for :func:`fetch_cards`).
 
     Raises:
         AgentCardResolutionError: no such agent is registered, or the registry is unreadable.
     """
-    cards = await fetch_cards(bootstrap_servers, timeout=timeout)
+    cards = await fetch_cards(kafka, timeout=timeout)
     try:
         return cards[agent]
     except KeyError:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from app.kafka_config import KafkaConfig
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,9 @@ class Settings:
             timeout (20 s).
         task_retention: ``FAUST_A2A_TASK_RETENTION``, seconds a finished task is kept;
             default 7 days.
+        kafka_security: Kafka security settings (``KAFKA_SECURITY_PROTOCOL``,
+            ``KAFKA_SASL_*``, ``KAFKA_SSL_*``; see :class:`app.kafka_config.KafkaConfig`);
+            default PLAINTEXT. Use :attr:`kafka` for the complete connection settings.
     """
 
     bootstrap_servers: str = "127.0.0.1:9092"
@@ -83,6 +88,7 @@ class Settings:
     request_handler: str = "lean"
     handover_timeout: int = 5
     task_retention: int = 7 * 24 * 3600
+    kafka_security: KafkaConfig = field(default_factory=KafkaConfig)
 
     def __post_init__(self) -> None:
         if self.request_handler not in ("lean", "default"):
@@ -102,11 +108,13 @@ class Settings:
         Raises:
             ValueError: a numeric variable is not an integer, or a choice is unknown.
         """
-        values: dict[str, object] = {}
+        values: dict[str, object] = {"kafka_security": KafkaConfig.from_env(environ)}
         datadir = cli_datadir(argv) or environ.get(FAUST_CLI_DATADIR)
         if datadir:
             values["datadir"] = datadir
         for f in fields(cls):
+            if f.name not in ENV_VARS:
+                continue
             raw = environ.get(ENV_VARS[f.name], "")
             if raw == "" or f.name in values:
                 continue
@@ -120,6 +128,12 @@ class Settings:
             else:
                 values[f.name] = raw
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def kafka(self) -> KafkaConfig:
+        """The Kafka connection settings of every client: :attr:`bootstrap_servers`
+        with :attr:`kafka_security`."""
+        return self.kafka_security.with_bootstrap_servers(self.bootstrap_servers)
 
     @property
     def card_bootstrap_servers(self) -> str:
@@ -154,6 +168,6 @@ ENV_VARS: dict[str, str] = {
     **{
         f.name: f"FAUST_A2A_{f.name.upper()}"
         for f in fields(Settings)
-        if f.name != "bootstrap_servers"
+        if f.name not in ("bootstrap_servers", "kafka_security")
     },
 }

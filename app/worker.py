@@ -132,6 +132,7 @@ class A2AWorker:
             # rebalance within seconds instead of Kafka's default 5 minutes.
             consumer_metadata_max_age_ms=3000,
             Worker=_graceful_worker(self),
+            **settings.kafka.faust_settings(),
         )
         transport = Transport(self.app.conf.broker_consumer, self.app)
         transport.fetch_max_wait_ms = settings.fetch_max_wait_ms
@@ -144,7 +145,7 @@ class A2AWorker:
         self.changelogs = Changelogs(
             [self.tasks_table, self.contexts_table, self.push_configs_table]
         )
-        self.peers = KafkaPeerCaller(settings.bootstrap_servers)
+        self.peers = KafkaPeerCaller(settings.kafka)
         self.recovery_topic = self.app.topic(
             f"{settings.app_id}-recovery",
             key_serializer="raw",

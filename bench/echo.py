@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from app import binding
+from app.kafka_config import kafka_config
 from bench.agent import PARTITIONS
 
 REQUESTS_TOPIC = "bench.echo.requests"
@@ -50,7 +51,7 @@ async def ensure_topics(bootstrap_servers: str) -> None:
     Raises:
         RuntimeError: the broker refused to create one.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka_config(bootstrap_servers).admin_options())
     await admin.start()
     try:
         response = await admin.create_topics(
@@ -69,7 +70,7 @@ async def _consumer_at_end(
     """A started consumer assigned every partition of ``topic``, positioned at its end
     (``producer``, started, tells the partitions)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka_config(bootstrap_servers).client_options(),
         enable_auto_commit=False,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
@@ -89,7 +90,7 @@ async def serve(bootstrap_servers: str, stop: asyncio.Event) -> None:
     deliveries are awaited together before the next fetch.
     """
     await ensure_topics(bootstrap_servers)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    producer = AIOKafkaProducer(**kafka_config(bootstrap_servers).producer_options())
     await producer.start()
     consumer = await _consumer_at_end(bootstrap_servers, REQUESTS_TOPIC, producer)
     try:
@@ -147,7 +148,7 @@ class EchoClient:
         self._replies = str(replies).encode()
         self._timeout = timeout
         self._pending: dict[str, _Call] = {}
-        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+        self._producer = AIOKafkaProducer(**kafka_config(bootstrap_servers).producer_options())
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
 

@@ -26,6 +26,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from app import binding
+from app.kafka_config import kafka_config
 from bench.agent import NAME, PARTITIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,7 +207,7 @@ async def skip_stale_requests(bootstrap_servers: str, app_id: str) -> None:
     Does nothing when the topic does not exist yet.
     """
     topic = binding.requests_topic(NAME)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka_config(bootstrap_servers).admin_options())
     await admin.start()
     try:
         # Describing a missing topic would auto-create it with the broker's default
@@ -218,7 +219,9 @@ async def skip_stale_requests(bootstrap_servers: str, app_id: str) -> None:
         await admin.close()
     tps = [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, group_id=app_id, enable_auto_commit=False
+        **kafka_config(bootstrap_servers).consumer_options(
+            group_id=app_id, enable_auto_commit=False
+        )
     )
     await consumer.start()
     try:
@@ -231,7 +234,7 @@ async def skip_stale_requests(bootstrap_servers: str, app_id: str) -> None:
 
 async def retire_card(bootstrap_servers: str) -> None:
     """Tombstones the ``bench`` card in ``agent.registry``: its workers are gone."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    producer = AIOKafkaProducer(**kafka_config(bootstrap_servers).producer_options())
     await producer.start()
     try:
         await producer.send_and_wait(binding.REGISTRY_TOPIC, None, key=NAME.encode())

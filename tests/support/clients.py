@@ -8,6 +8,7 @@ from collections.abc import Callable
 from a2a.client import Client
 from a2a.types import AgentCard
 
+from app.kafka_config import KafkaConfig
 from app.registry import fetch_cards
 
 #: ``connect(agent, **ClientConfig fields)`` → an a2a-sdk ``Client``.
@@ -15,7 +16,7 @@ Connect = Callable[..., Client]
 
 
 async def wait_for_cards(
-    bootstrap_servers: str, names: set[str], timeout: float = 60.0
+    bootstrap_servers: KafkaConfig | str, names: set[str], timeout: float = 60.0
 ) -> dict[str, AgentCard]:
     """The registry's cards once every name in ``names`` is there.
 
