@@ -7,10 +7,10 @@ default that runs a single worker against the local broker of ``scripts/kafka``.
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from pathlib import Path
+
+import faust  # noqa: F401 -- importing faust copies `faust --datadir` into FAUST_DATADIR
 
 from app.kafka_config import KafkaConfig
 
@@ -97,19 +97,17 @@ class Settings:
             )
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] = os.environ, argv: Sequence[str] = sys.argv
-    ) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """Settings from the environment (variables in :data:`ENV_VARS`).
 
-        ``faust --datadir DIR`` (found in ``argv``, see :func:`cli_datadir`) wins over
+        ``faust --datadir DIR`` (Faust's ``FAUST_DATADIR``) wins over
         ``FAUST_A2A_DATADIR``.
 
         Raises:
             ValueError: a numeric variable is not an integer, or a choice is unknown.
         """
         values: dict[str, object] = {"kafka_security": KafkaConfig.from_env(environ)}
-        datadir = cli_datadir(argv) or environ.get(FAUST_CLI_DATADIR)
+        datadir = next((environ[name] for name in FAUST_DATADIR_VARS if environ.get(name)), None)
         if datadir:
             values["datadir"] = datadir
         for f in fields(cls):
@@ -141,26 +139,10 @@ class Settings:
         return self.advertised_bootstrap_servers or self.bootstrap_servers
 
 
-#: Set by ``faust --datadir DIR`` (faust-streaming's CLI), once its options are parsed.
-FAUST_CLI_DATADIR = "F_DATADIR"
+#: Where faust-streaming puts ``faust --datadir DIR``: ``import faust`` reads it from
+#: ``sys.argv`` (its CLI imports the app before it parses its options).
+FAUST_DATADIR_VARS = ("FAUST_DATADIR", "F_DATADIR")
 
-
-def cli_datadir(argv: Sequence[str]) -> str | None:
-    """The ``--datadir``/``-D`` option of a ``faust`` command line, or ``None``.
-
-    faust-streaming's CLI imports the app (``-A``) before it parses its own options,
-    so the ``F_DATADIR`` it sets for ``--datadir`` comes too late for an app that
-    reads its settings when imported; Faust itself finds ``-A`` and ``-W`` in
-    ``sys.argv`` the same way. Only a ``faust`` command line is read.
-    """
-    if not argv or Path(argv[0]).name != "faust":
-        return None
-    for index, arg in enumerate(argv):
-        if arg in ("--datadir", "-D") and index + 1 < len(argv):
-            return argv[index + 1]
-        if arg.startswith("--datadir="):
-            return arg.partition("=")[2]
-    return None
 
 #: The environment variable of each setting.
 ENV_VARS: dict[str, str] = {
