@@ -40,6 +40,8 @@ class AgentSpec:
         make_executor: Builds the executor; receives a :class:`PeerCaller` for agents
             that call other agents (most ignore it).
         streaming: Whether the card advertises streaming (``SendStreamingMessage``).
+        extended_skills: Skills only the authenticated extended card shows
+            (``GetExtendedAgentCard``, A2A 1.0 §3.1.11); default none.
     """
 
     name: str
@@ -49,3 +51,4 @@ class AgentSpec:
     streaming: bool = True
     input_modes: tuple[str, ...] = field(default=("text/plain",))
     output_modes: tuple[str, ...] = field(default=("text/plain",))
+    extended_skills: tuple[AgentSkill, ...] = ()

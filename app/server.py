@@ -5,7 +5,8 @@ records. The protocol work is a2a-sdk's: the record's value and headers go throu
 ``JsonRpcDispatcher.handle_requests`` (the same code that serves A2A over HTTP) as if
 they were an HTTP body and headers, so the Kafka binding answers byte for byte what
 the JSON-RPC binding answers, SSE events becoming records. This module only adds
-what Kafka needs around it: routing-key checks, redelivery, deadlines, dead letters.
+what Kafka needs around it: caller authentication (:mod:`app.auth`), routing-key
+checks, redelivery, deadlines, dead letters.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from a2a.auth.user import UnauthenticatedUser, User
 from a2a.server.agent_execution import RequestContext, SimpleRequestContextBuilder
 from a2a.server.context import ServerCallContext
 from a2a.server.jsonrpc_models import InternalError, JSONParseError, JSONRPCError
+from a2a.server.owner_resolver import resolve_user_scope
 from a2a.server.request_handlers import build_error_response
+from a2a.server.routes.common import DefaultServerCallContextBuilder
 from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
 from a2a.types import SendMessageRequest, SendMessageResponse, StreamResponse, Task
 from a2a.utils.errors import A2AError, InvalidRequestError
@@ -31,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from app import binding
+from app.auth import AuthenticationError, Authenticator, redact_headers
 from tables import ConversationIndex, FaustTaskStore
 from tables.keys import scoped
 
@@ -101,23 +106,39 @@ class ConversationContextBuilder(SimpleRequestContextBuilder):
         """Builds the context, records the task and message, attaches earlier tasks."""
         request_context = await super().build(context, params, task_id, context_id, task)
         new_task_id, conversation = request_context.task_id, request_context.context_id
+        owner = resolve_user_scope(context)
         if new_task_id and conversation:
-            for earlier_id in self._conversations.task_ids(conversation):
+            for earlier_id in self._conversations.task_ids(conversation, owner):
                 if earlier_id != new_task_id:
                     earlier = await self._tasks.get(earlier_id, context)
                     if earlier is not None:
                         request_context.attach_related_task(earlier)
-            self._conversations.add(conversation, new_task_id)
+            self._conversations.add(conversation, new_task_id, owner)
             if params is not None and params.message.message_id:
-                self._messages[scoped(self._agent, params.message.message_id)] = (
+                self._messages[scoped(self._agent, params.message.message_id, owner)] = (
                     new_task_id.encode()
                 )
         return request_context
 
 
-def _starlette_request(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Request:
-    """A Starlette ``Request`` whose body is the record's value and whose headers are
-    its A2A service parameters (the binding's own headers stay out)."""
+class KafkaCallContextBuilder(DefaultServerCallContextBuilder):
+    """a2a-sdk's context builder, with the caller :class:`RecordHandler` authenticated.
+
+    The dispatcher builds each ``ServerCallContext`` from the Starlette request; the
+    verified caller travels in the request's ``user`` scope entry (as Starlette's
+    authentication middleware would put it), and becomes ``ServerCallContext.user``.
+    """
+
+    def build_user(self, request: Request) -> User:
+        """The a2a-sdk ``User`` the record handler put in the scope, else unauthenticated."""
+        user = request.scope.get("user")
+        return user if isinstance(user, User) else UnauthenticatedUser()
+
+
+def _starlette_request(value: bytes, headers: Sequence[tuple[str, bytes]], user: User) -> Request:
+    """A Starlette ``Request`` whose body is the record's value, whose headers are
+    its A2A service parameters (the binding's own headers stay out) and whose
+    ``user`` is the authenticated caller (see :class:`KafkaCallContextBuilder`)."""
     raw_headers = [
         (name.encode("latin-1"), text.encode())
         for name, text in binding.service_parameters(headers).items()
@@ -133,6 +154,7 @@ def _starlette_request(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Re
         "query_string": b"",
         "headers": raw_headers,
         "http_version": "1.1",
+        "user": user,
     }
 
     async def receive() -> dict[str, Any]:
@@ -152,6 +174,8 @@ class RecordHandler:
         send: Produces one record; awaited in order, so records of a call keep order.
         max_request_bytes: Larger request values are refused (A2A ``InvalidRequestError``)
             and dead-lettered. Default 1 MiB, Kafka's default ``message.max.bytes``.
+        authenticator: Verifies each record's ``authorization``; default: off. The
+            dispatcher must use :class:`KafkaCallContextBuilder` to see the caller.
     """
 
     def __init__(
@@ -162,8 +186,10 @@ class RecordHandler:
         messages: MutableMapping[str, bytes],
         send: Send,
         max_request_bytes: int = 1 << 20,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self.agent = agent
+        self._authenticator = authenticator or Authenticator()
         self._dispatcher = dispatcher
         self._tasks = tasks
         self._messages = messages
@@ -176,7 +202,8 @@ class RecordHandler:
         Bad records are answered with an A2A/JSON-RPC error and dead-lettered. Records
         whose key is not their routing key are re-produced with the right key (a new
         conversation without a ``contextId`` gets one minted here) and answered from
-        there.
+        there. A record whose caller fails authentication is answered with
+        :class:`app.auth.AuthenticationError` and not dead-lettered.
         """
         value = record.value or b""
         correlation_id = binding.header(record.headers, binding.CORRELATION_ID)
@@ -193,6 +220,12 @@ class RecordHandler:
                 record, correlation_id, JSONParseError(message=str(exc)), "jsonrpc--32700"
             )
             return
+        try:
+            user = await self._authenticator.authenticate_headers(record.headers)
+        except AuthenticationError as exc:
+            request_id = parsed.get("id") if isinstance(parsed, dict) else None
+            await self._refuse(record, correlation_id, exc, request_id)
+            return
         if isinstance(parsed, dict):
             rekeyed = self._rekey(record, parsed)
             if rekeyed is not None:
@@ -207,9 +240,11 @@ class RecordHandler:
                     record, correlation_id, error, "deadline-exceeded", request_id=parsed.get("id")
                 )
                 return
-            if await self._answer_redelivery(record, parsed, correlation_id):
+            if await self._answer_redelivery(record, parsed, correlation_id, user):
                 return
-        response = await self._dispatcher.handle_requests(_starlette_request(value, record.headers))
+        response = await self._dispatcher.handle_requests(
+            _starlette_request(value, record.headers, user)
+        )
         if isinstance(response, EventSourceResponse):
             async for item in response.body_iterator:
                 data = item["data"] if isinstance(item, dict) else item
@@ -251,24 +286,31 @@ class RecordHandler:
         return OutgoingRecord(record.topic, key.encode(), value, list(record.headers))
 
     async def _answer_redelivery(
-        self, record: RequestRecord, request: dict[str, Any], correlation_id: str | None
+        self,
+        record: RequestRecord,
+        request: dict[str, Any],
+        correlation_id: str | None,
+        user: User,
     ) -> bool:
         """Answers a redelivered message from its task instead of running it twice.
 
         A2A message ids are unique per message (A2A 1.0 §4.1.4), so a ``SendMessage``
         whose ``messageId`` already started a task is a redelivery (Kafka is
-        at-least-once): the caller gets the task as it stands.
+        at-least-once): the caller gets the task as it stands. Message ids are scoped
+        by owner: another owner's ``messageId`` never reaches this owner's task.
         """
         if request.get("method") not in ("SendMessage", "SendStreamingMessage"):
             return False
         message = (request.get("params") or {}).get("message") or {}
         message_id = message.get("messageId") if isinstance(message, dict) else None
+        context = ServerCallContext(user=user)
+        owner = resolve_user_scope(context)
         task_id_raw = (
-            self._messages.get(scoped(self.agent, str(message_id))) if message_id else None
+            self._messages.get(scoped(self.agent, str(message_id), owner)) if message_id else None
         )
         if task_id_raw is None:
             return False
-        task = await self._tasks.get(task_id_raw.decode(), ServerCallContext())
+        task = await self._tasks.get(task_id_raw.decode(), context)
         if task is None:
             return False
         logger.info("redelivered message %s answered from task %s", message_id, task.id)
@@ -297,6 +339,26 @@ class RecordHandler:
         await self._reply(record, correlation_id, body, final=True)
         await self._send(_dead_letter(self.agent, record, reason, body.decode()))
 
+    async def _refuse(
+        self,
+        record: RequestRecord,
+        correlation_id: str | None,
+        error: AuthenticationError,
+        request_id: Any,
+    ) -> None:
+        """Answers an unauthenticated record; it is not dead-lettered (not bad input)."""
+        logger.info(
+            "request %s[%s]@%s refused: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            error.message,
+        )
+        if not isinstance(request_id, str | int) or isinstance(request_id, bool):
+            request_id = None
+        body = binding.encode_json(build_error_response(request_id, error.to_jsonrpc_error()))
+        await self._reply(record, correlation_id, body, final=True)
+
     async def _reply(
         self, record: RequestRecord, correlation_id: str | None, value: bytes, *, final: bool
     ) -> None:
@@ -321,9 +383,10 @@ def _error_code(body: bytes) -> int | None:
 
 
 def _dead_letter(agent: str, record: RequestRecord, reason: str, detail: str) -> OutgoingRecord:
-    """The DLQ copy of ``record``: original key, value and headers plus why and whence."""
+    """The DLQ copy of ``record``: original key and value, its headers without
+    credentials (:func:`app.auth.redact_headers`), plus why and whence."""
     headers = [
-        *record.headers,
+        *redact_headers(record.headers),
         (binding.DLQ_REASON, reason.encode()),
         (binding.DLQ_ERROR, detail[:4096].encode()),
         (binding.DLQ_TOPIC, record.topic.encode()),

@@ -51,6 +51,19 @@ class Settings:
             from the table; default 300.
         task_retention: ``FAUST_A2A_TASK_RETENTION``, seconds a finished task is kept;
             default 7 days.
+        jwt_secret: ``FAUST_A2A_JWT_SECRET``, HS256 secret that verifies callers'
+            bearer JWTs (development); set it or ``jwt_jwks`` to turn caller
+            authentication on. Default empty: authentication off.
+        jwt_jwks: ``FAUST_A2A_JWT_JWKS``, a JWKS (RFC 7517) file path or ``https://``
+            URL whose RS256/ES256 public keys verify callers' JWTs (production).
+        jwt_issuer: ``FAUST_A2A_JWT_ISSUER``, required ``iss`` claim; default: not checked.
+        jwt_audience: ``FAUST_A2A_JWT_AUDIENCE``, required ``aud`` claim (one value;
+            a token with an ``aud`` claim is refused while this is empty).
+        jwt_algorithms: ``FAUST_A2A_JWT_ALGORITHMS``, comma-separated accepted JWS
+            algorithms; default ``HS256`` with a secret, ``RS256,ES256`` with a JWKS
+            (both with both). ``none`` is never accepted.
+        jwt_leeway: ``FAUST_A2A_JWT_LEEWAY``, clock skew allowed on ``exp``/``nbf``/``iat``,
+            seconds; default 30.
     """
 
     bootstrap_servers: str = "127.0.0.1:9092"
@@ -69,6 +82,12 @@ class Settings:
     fetch_max_wait_ms: int = 100
     interrupted_task_timeout: int = 300
     task_retention: int = 7 * 24 * 3600
+    jwt_secret: str = ""
+    jwt_jwks: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_algorithms: str = ""
+    jwt_leeway: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:

@@ -2,7 +2,8 @@
 
 The Kafka binding is the JSON-RPC binding carried in Kafka records, so this transport
 is a2a-sdk's ``JsonRpcTransport`` with its two I/O methods replaced: building requests,
-parsing results and mapping JSON-RPC errors to A2A errors stay the SDK's. A request is
+parsing results and mapping JSON-RPC errors to A2A errors stay the SDK's (plus the
+binding's own authentication error, :class:`app.auth.AuthenticationError`). A request is
 produced to ``agent.<name>.requests`` keyed by its routing key; responses are read by
 one background consumer per transport, from the agent's shared responses topic
 (filtered by correlation id) or from a reply topic private to this transport.
@@ -41,6 +42,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from google.protobuf import json_format
 
 from app import binding, listing
+from app.auth import AUTHENTICATION_ERROR_CODE, AuthenticationError
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +264,13 @@ class KafkaTransport(JsonRpcTransport):
             [parse_lenient(p["result"], ListTasksResponse()) for p in pages],
             request.page_size or DEFAULT_LIST_TASKS_PAGE_SIZE,
         )
+
+    def _create_jsonrpc_error(self, error_dict: dict[str, Any]) -> Exception:
+        """a2a-sdk's mapping of a JSON-RPC error object to an exception, plus this
+        binding's authentication error (code -32030, :class:`app.auth.AuthenticationError`)."""
+        if error_dict.get("code") == AUTHENTICATION_ERROR_CODE:
+            return AuthenticationError.from_error_object(error_dict)
+        return super()._create_jsonrpc_error(error_dict)
 
     async def _send_request(
         self,

@@ -24,14 +24,22 @@ from faust.types import EventT, StreamT, TableT
 
 from agents.spec import AgentSpec
 from app import binding
-from app.cards import agent_card
+from app.auth import Authenticator
+from app.cards import agent_card, extended_agent_card, extended_card_modifier
 from app.kafka_driver import Transport
 from app.offsets import guard_uncommitted_partitions
 from app.peers import KafkaPeerCaller
 from app.registry import encode_card
-from app.server import ConversationContextBuilder, OutgoingRecord, RecordHandler, RequestRecord
+from app.server import (
+    ConversationContextBuilder,
+    KafkaCallContextBuilder,
+    OutgoingRecord,
+    RecordHandler,
+    RequestRecord,
+)
 from app.settings import Settings
 from tables import ConversationIndex, FaustPushNotificationConfigStore, FaustTaskStore
+from tables.keys import split
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +116,7 @@ class A2AWorker:
         self.contexts_table = self._table("contexts", "context id → task ids (JSON)")
         self.messages_table = self._table("messages", "message id → task id")
         self.push_configs_table = self._table("push-configs", "task id → push configs")
+        self.authenticator = Authenticator.from_settings(settings)
         self.peers = KafkaPeerCaller(settings.bootstrap_servers)
         self.agents = {name: self._host(spec) for name, spec in specs.items()}
         guard_uncommitted_partitions(self.app, {binding.requests_topic(name) for name in specs})
@@ -123,7 +132,11 @@ class A2AWorker:
         )
 
     def _host(self, spec: AgentSpec) -> HostedAgent:
-        card = agent_card(spec, self.settings.card_bootstrap_servers)
+        card = agent_card(
+            spec,
+            self.settings.card_bootstrap_servers,
+            authentication=self.authenticator.enabled,
+        )
         tasks = FaustTaskStore(self.tasks_table, spec.name, partitions=self.settings.partitions)
         conversations = ConversationIndex(self.contexts_table, spec.name)
         push_configs = FaustPushNotificationConfigStore(self.push_configs_table, spec.name)
@@ -131,7 +144,8 @@ class A2AWorker:
             agent_executor=spec.make_executor(self.peers),
             task_store=tasks,
             agent_card=card,
-            extended_agent_card=card,
+            extended_agent_card=extended_agent_card(spec, card),
+            extended_card_modifier=extended_card_modifier(card),
             push_config_store=push_configs,
             request_context_builder=ConversationContextBuilder(
                 tasks, conversations, self.messages_table, spec.name
@@ -140,11 +154,12 @@ class A2AWorker:
         )
         handler = RecordHandler(
             spec.name,
-            JsonRpcDispatcher(request_handler),
+            JsonRpcDispatcher(request_handler, context_builder=KafkaCallContextBuilder()),
             tasks,
             self.messages_table,
             self._send,
             max_request_bytes=self.settings.max_request_bytes,
+            authenticator=self.authenticator,
         )
         topic = self.app.topic(
             binding.requests_topic(spec.name),
@@ -157,12 +172,12 @@ class A2AWorker:
         return HostedAgent(spec, card, tasks, conversations, push_configs, handler)
 
     def forget_messages(self, agent: str, task_ids: set[str]) -> None:
-        """Deletes the redelivery records (message id → task id) of ``task_ids``."""
+        """Deletes the redelivery records (message id → task id) of ``task_ids``, of
+        every owner."""
         if not task_ids:
             return
-        prefix = f"{agent}/".encode()
         for key, value in list(self.messages_table.items()):
-            if key.startswith(prefix) and value.decode() in task_ids:
+            if split(key)[0] == agent and value.decode() in task_ids:
                 del self.messages_table[key]
 
     async def _send(self, record: OutgoingRecord) -> None:
@@ -217,7 +232,12 @@ class A2AWorker:
         return serve
 
     async def _on_start(self) -> None:
-        """Creates the output topics and publishes every AgentCard to the registry."""
+        """Says whether callers are authenticated, creates the output topics and
+        publishes every AgentCard to the registry."""
+        logger.log(
+            logging.INFO if self.authenticator.enabled else logging.WARNING,
+            self.authenticator.describe(),
+        )
         for name in self.agents:
             for topic_name in (binding.responses_topic(name), binding.dlq_topic(name)):
                 await self.app.topic(
