@@ -9,19 +9,14 @@ has a skill only its authenticated extended card shows. Authentication comes fro
 import dataclasses
 import os
 
-from a2a.types import AgentSkill
-
 from agents import AGENTS
 from agents.balance.executor import BalanceExecutor
 from agents.spec import AgentSpec, PeerCaller
 from app.service import create_worker
+from support.slow_agent import EXTENDED_SKILL
 from support.slow_agent import SPEC as SLOW
 
 PREFIX = os.environ["TEST_AGENT_PREFIX"]
-#: The skill only ``GetExtendedAgentCard`` shows.
-EXTENDED_SKILL = AgentSkill(
-    id="ticks-for-members", name="Member ticks", description="Only callers see it.", tags=["test"]
-)
 
 
 def _balance(peers: PeerCaller) -> BalanceExecutor:
