@@ -53,6 +53,8 @@ ERROR_DOMAIN = "faust-a2a"
 REALM = "faust-a2a"
 #: Longer ``authorization`` values are refused before any parsing, characters.
 MAX_AUTHORIZATION_CHARS = 8192
+#: Shortest HS256 secret accepted, bytes (RFC 7518 §3.2: at least the hash size).
+MIN_SECRET_BYTES = 32
 #: Header names whose values are credentials: never dead-lettered, never logged.
 CREDENTIAL_HEADERS = frozenset(
     {AUTHORIZATION, "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
@@ -154,8 +156,9 @@ class Authenticator:
         leeway: Allowed clock skew on time claims, seconds.
 
     Raises:
-        ValueError: ``none`` among the algorithms, an unknown algorithm, or a JWKS
-            file that cannot be read as a JWK Set.
+        ValueError: a secret under :data:`MIN_SECRET_BYTES`, ``none`` among the
+            algorithms, an unknown algorithm, or a JWKS file that cannot be read as a
+            JWK Set.
     """
 
     def __init__(
@@ -168,6 +171,10 @@ class Authenticator:
         algorithms: Iterable[str] = (),
         leeway: float = 30.0,
     ) -> None:
+        if secret and len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"FAUST_A2A_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes (RFC 7518 §3.2)"
+            )
         self._secret = secret
         self._issuer = issuer or None
         self._audience = audience or None

@@ -147,6 +147,11 @@ def test_alg_none_cannot_be_configured() -> None:
         Authenticator(secret=SECRET, algorithms=["HS256", "none"])
 
 
+def test_short_secret_fails_at_start() -> None:
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        Authenticator(secret="too-short")
+
+
 BAD = {
     "missing": (None, "no bearer token"),
     "empty": ("", "no bearer token"),

@@ -380,3 +380,12 @@ async def test_another_owners_message_id_never_reaches_the_first_owners_task(
         answers[who] = json.loads(reply.value)["result"]["task"]["id"]
     assert answers["bob"] != answers["alice"], "bob's messageId reached alice's task"
     assert answers["alice again"] == answers["alice"], "a redelivery is still recognised"
+
+
+def test_worker_log_holds_no_credentials(auth_worker: WorkerProcess) -> None:
+    """Runs last in this module: after every call above, no token reached the log."""
+    log = auth_worker.log_path.read_text(errors="replace")
+    assert "refused: token expired" in log, "refusals are logged, by reason"
+    sent = [ALICE, BOB, *(t.decode(errors="replace") for t in BAD_TOKENS.values() if t)]
+    for token in (t.removeprefix("Bearer ")[:60] for t in sent):
+        assert len(token) < 8 or token not in log
