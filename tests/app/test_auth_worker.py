@@ -31,7 +31,7 @@ from a2a.types import (
     TaskState,
 )
 from a2a.utils.errors import TaskNotFoundError
-from support.clients import wait_for_cards
+from support.clients import retire_cards, wait_for_cards
 from support.processes import FAUST, TESTS, WorkerProcess
 from support.records import RawPeer, header, jsonrpc, user_message
 from support.slow_agent import EXTENDED_SKILL
@@ -69,6 +69,7 @@ def auth_worker(
     asyncio.run(wait_for_cards(bootstrap_servers, names))
     yield process
     process.stop()
+    asyncio.run(retire_cards(bootstrap_servers, names))
 
 
 @pytest.fixture
