@@ -196,6 +196,7 @@ async def test_another_owners_task_is_not_found(client: Any) -> None:
             ListTaskPushNotificationConfigsRequest(task_id=task.id), context=_as(BOB)
         ),
     }
+    calls["SendMessage to the task"] = _task(data, "Zerg win rate", BOB, task_id=task.id)
     for name, call in calls.items():
         with pytest.raises(TaskNotFoundError):
             await call
