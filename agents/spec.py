@@ -46,6 +46,8 @@ class AgentSpec:
             as stored (at-least-once: the executor must be safe to repeat);
             ``"fail"`` (default, the safe choice for agents with side effects) ends
             them ``failed`` with a message telling the caller it may retry.
+        extended_skills: Skills only the authenticated extended card shows
+            (``GetExtendedAgentCard``, A2A 1.0 §3.1.11); default none.
     """
 
     name: str
@@ -56,3 +58,4 @@ class AgentSpec:
     recovery: Literal["rerun", "fail"] = "fail"
     input_modes: tuple[str, ...] = field(default=("text/plain",))
     output_modes: tuple[str, ...] = field(default=("text/plain",))
+    extended_skills: tuple[AgentSkill, ...] = ()

@@ -210,7 +210,9 @@ def service_parameters(headers: Iterable[tuple[str, bytes]] | None) -> dict[str,
 
 
 #: Headers that carry credentials: never copied to a dead letter or a log.
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+)
 
 
 def redact_headers(headers: Iterable[tuple[str, bytes]] | None) -> list[tuple[str, bytes]]:

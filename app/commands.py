@@ -10,7 +10,7 @@ import logging
 import sys
 from typing import NoReturn
 
-from a2a.client import A2AClientError, Client, ClientConfig
+from a2a.client import A2AClientError, Client, ClientCallContext, ClientConfig
 from a2a.helpers import get_artifact_text, get_message_text, new_text_message
 from a2a.types import (
     GetTaskRequest,
@@ -25,6 +25,7 @@ from a2a.utils.errors import A2AError
 from faust.cli import AppCommand, argument, option
 from google.protobuf.json_format import MessageToJson
 
+from app.auth import AUTHORIZATION, AuthenticationError
 from app.registry import fetch_cards, resolve_card
 from app.transport import kafka_client_factory
 from app.worker import A2AWorker
@@ -48,6 +49,24 @@ def _quiet_kafka_client_logs() -> None:
 
 def _state(task_state: int) -> str:
     return TaskState.Name(task_state).removeprefix("TASK_STATE_").lower().replace("_", "-")
+
+
+def call_context(token: str | None) -> ClientCallContext | None:
+    """The call context that sends ``token`` as ``authorization: Bearer <token>`` (the
+    Kafka binding's credential service parameter), or ``None`` without a token."""
+    if not token:
+        return None
+    return ClientCallContext(service_parameters={AUTHORIZATION: f"Bearer {token}"})
+
+
+def _token_option() -> option:
+    return option(
+        "--token",
+        type=str,
+        default=None,
+        envvar="A2A_TOKEN",
+        help="Bearer JWT for agents that authenticate callers (default: $A2A_TOKEN).",
+    )
 
 
 def describe_event(event: StreamResponse) -> str | None:
@@ -108,6 +127,7 @@ def register_commands(worker: A2AWorker) -> None:
         option("--context-id", type=str, default=None, help="Continue this conversation."),
         option("--task-id", type=str, default=None, help="Continue this task."),
         option("--timeout", type=float, default=40.0, help="Deadline in seconds."),
+        _token_option(),
     )
     async def ask(
         self: AppCommand,
@@ -116,6 +136,7 @@ def register_commands(worker: A2AWorker) -> None:
         context_id: str | None,
         task_id: str | None,
         timeout: float,
+        token: str | None,
     ) -> None:
         """Send TEXT to AGENT as a streaming message and print each event.
 
@@ -141,7 +162,8 @@ def register_commands(worker: A2AWorker) -> None:
         )
         last: Task | None = None
         try:
-            async for event in client.send_message(SendMessageRequest(message=message)):
+            request = SendMessageRequest(message=message)
+            async for event in client.send_message(request, context=call_context(token)):
                 line = describe_event(event)
                 if line:
                     self.say(line)
@@ -163,8 +185,9 @@ def register_commands(worker: A2AWorker) -> None:
     @app.command(
         argument("task_id"),
         option("--agent", type=str, default=None, help="The agent that owns the task."),
+        _token_option(),
     )
-    async def task(self: AppCommand, task_id: str, agent: str | None) -> None:
+    async def task(self: AppCommand, task_id: str, agent: str | None, token: str | None) -> None:
         """Print one task (A2A JSON) by its id."""
         _quiet_kafka_client_logs()
         try:
@@ -178,7 +201,11 @@ def register_commands(worker: A2AWorker) -> None:
                 _fail(self, f"no agent {name!r} in the registry")
             client = factory.create(cards[name])
             try:
-                found = await client.get_task(GetTaskRequest(id=task_id))
+                found = await client.get_task(
+                    GetTaskRequest(id=task_id), context=call_context(token)
+                )
+            except AuthenticationError as exc:
+                _fail(self, f"{name}: {exc}")
             except (A2AClientError, A2AError):
                 continue
             finally:

@@ -38,6 +38,7 @@ from a2a.server.agent_execution.active_task import INTERRUPTED_TASK_STATES, TERM
 from a2a.server.context import ServerCallContext
 from a2a.server.events import Event, EventQueue
 from a2a.server.id_generator import IDGenerator, IDGeneratorContext
+from a2a.server.owner_resolver import resolve_user_scope
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.request_handlers.request_handler import RequestHandler, validate
 from a2a.server.tasks import PushNotificationConfigStore, PushNotificationSender, TaskStore
@@ -75,6 +76,7 @@ from a2a.utils.errors import (
 )
 from a2a.utils.task import apply_history_length, validate_history_length
 
+from app.auth import owner_context
 from app.executions import END, Execution, Executions, Item
 from app.validation import validated
 from tables import ConversationIndex
@@ -521,19 +523,19 @@ class LeanRequestHandler(RequestHandler):
 
     # -- recovery ----------------------------------------------------------------------
 
-    async def recover(self, tasks: list[Task]) -> dict[str, int]:
-        """Recovers the orphans among ``tasks`` (the stored tasks of a partition just
-        assigned to this worker): each non-terminal, non-interrupted task that no live
-        execution holds is run again or ended ``failed`` (see ``recovery``).
+    async def recover(self, tasks: list[tuple[str, Task]]) -> dict[str, int]:
+        """Recovers the orphans among ``tasks`` (``(owner, task)``: the stored tasks of a
+        partition just assigned to this worker): each non-terminal, non-interrupted task
+        that no live execution holds is run again or ended ``failed`` (see ``recovery``).
 
         Returns:
             How many tasks were ``{"rerun": n, "failed": n}``.
         """
         counts = {"rerun": 0, "failed": 0}
-        for task in tasks:
+        for owner, task in tasks:
             if task.status.state in _ANSWER_STATES or self._executions.get(task.id):
                 continue
-            execution, queue, _ = await self._recover(task, ServerCallContext())
+            execution, queue, _ = await self._recover(task, owner_context(owner))
             if execution is not None and queue is not None:
                 execution.unsubscribe(queue)
                 counts["rerun"] += 1
@@ -709,7 +711,7 @@ class LeanRequestHandler(RequestHandler):
         """Saves ``task`` (one changelog record); a new task joins its conversation."""
         await self._store.save(task, context)
         if new:
-            self._conversations.add(task.context_id, task.id)
+            self._conversations.add(task.context_id, task.id, resolve_user_scope(context))
 
     async def notify(self, task: Task, event: Event) -> None:
         """Hands a task change to the push-notification sender; never raises."""
@@ -726,7 +728,9 @@ class LeanRequestHandler(RequestHandler):
         self, context_id: str, message_id: str, context: ServerCallContext
     ) -> Task | None:
         """The task of conversation ``context_id`` whose history holds ``message_id``."""
-        for task_id in reversed(self._conversations.task_ids(context_id)):
+        for task_id in reversed(
+            self._conversations.task_ids(context_id, resolve_user_scope(context))
+        ):
             task = await self._store.get(task_id, context)
             if task is not None and any(m.message_id == message_id for m in task.history):
                 return task
@@ -737,7 +741,7 @@ class LeanRequestHandler(RequestHandler):
     ) -> list[Task]:
         """The conversation's other tasks, oldest first."""
         earlier = []
-        for other in self._conversations.task_ids(context_id):
+        for other in self._conversations.task_ids(context_id, resolve_user_scope(context)):
             if other != task_id and (task := await self._store.get(other, context)) is not None:
                 earlier.append(task)
         return earlier

@@ -29,6 +29,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from a2a.auth.user import User
 from a2a.extensions.common import HTTP_EXTENSION_HEADER, get_requested_extensions
 from a2a.server.context import ServerCallContext
 from a2a.server.jsonrpc_models import JSONParseError, JSONRPCError, MethodNotFoundError
@@ -63,6 +64,7 @@ from google.protobuf.json_format import ParseDict
 from google.protobuf.message import Message as ProtoMessage
 
 from app import binding
+from app.auth import AuthenticationError, Authenticator
 from app.protojson import message_to_dict
 
 logger = logging.getLogger(__name__)
@@ -194,6 +196,8 @@ class KafkaHandler:
         max_request_bytes: Larger request values are refused (A2A
             ``InvalidRequestError``) and dead-lettered. Default 1 MiB, Kafka's default
             ``message.max.bytes``.
+        authenticator: Verifies each record's ``authorization`` (``app.auth``); the
+            verified caller is the call's ``ServerCallContext.user``. Default: off.
     """
 
     def __init__(
@@ -204,8 +208,10 @@ class KafkaHandler:
         produce: Produce,
         acknowledged: Acknowledged,
         max_request_bytes: int = 1 << 20,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self.agent = agent
+        self._authenticator = authenticator or Authenticator()
         self.request_handler = request_handler
         self.produce = produce
         self.acknowledged = acknowledged
@@ -225,7 +231,18 @@ class KafkaHandler:
                 the caller decides between retrying and :meth:`fail`.
         """
         replies = _Replies(self, record)
-        request = self._parse(record)
+        body = self._decode(record)
+        if not isinstance(body, dict):
+            await self._reject(record, replies, body, None, _reason(body))
+            await replies.delivered()
+            return
+        try:
+            user = await self._authenticator.authenticate_headers(record.headers)
+        except AuthenticationError as exc:
+            await self._refuse(record, replies, exc, body.get("id"))
+            await replies.delivered()
+            return
+        request = self._parse(record, body)
         if isinstance(request, JSONRPCError | A2AError):
             await self._reject(record, replies, request, None, _reason(request))
         elif isinstance(request, OutgoingRecord):
@@ -233,7 +250,7 @@ class KafkaHandler:
         else:
             method, request_id, params = request
             try:
-                await self._call(method, request_id, params, record, replies)
+                await self._call(method, request_id, params, record, replies, user)
             except ResponseTooLarge as exc:
                 await self._reject(
                     record,
@@ -258,10 +275,8 @@ class KafkaHandler:
         await self._reject(record, replies, InternalError(message=detail), None, "internal-error")
         await replies.delivered()
 
-    def _parse(
-        self, record: RequestRecord
-    ) -> tuple[str, str | int | None, dict[str, Any]] | JSONRPCError | A2AError | OutgoingRecord:
-        """The record as ``(method, id, params)``, an error to answer, or a re-keyed record."""
+    def _decode(self, record: RequestRecord) -> dict[str, Any] | JSONRPCError | A2AError:
+        """The record's JSON object, or the error to answer (too large, not JSON, a batch)."""
         value = record.value or b""
         if len(value) > self._max_request_bytes:
             return InvalidRequestError(
@@ -273,6 +288,12 @@ class KafkaHandler:
             return JSONParseError(message=str(exc))
         if not isinstance(body, dict):
             return InvalidRequestError(message="Batch requests are not supported")
+        return body
+
+    def _parse(
+        self, record: RequestRecord, body: dict[str, Any]
+    ) -> tuple[str, str | int | None, dict[str, Any]] | JSONRPCError | A2AError | OutgoingRecord:
+        """The request as ``(method, id, params)``, an error to answer, or a re-keyed record."""
         request_id = body.get("id")
         if isinstance(request_id, bool) or not isinstance(request_id, str | int | None):
             return InvalidRequestError(
@@ -313,6 +334,7 @@ class KafkaHandler:
         params: dict[str, Any],
         record: RequestRecord,
         replies: _Replies,
+        user: User,
     ) -> None:
         """Calls the handler for one parsed request and answers it."""
         deadline = binding.header(record.headers, binding.DEADLINE)
@@ -330,7 +352,7 @@ class KafkaHandler:
             invalid = InvalidParamsError(data={"parseError": str(exc)})
             await self._reject(record, replies, invalid, request_id, "jsonrpc--32602")
             return
-        context = self._call_context(method, request_id, request, record)
+        context = self._call_context(method, request_id, request, record, user)
         try:
             if method in STREAMING_METHODS:
                 async for result in self._stream(method, request, context):
@@ -351,11 +373,14 @@ class KafkaHandler:
         request_id: str | int | None,
         request: ProtoMessage,
         record: RequestRecord,
+        user: User,
     ) -> ServerCallContext:
-        """The ``ServerCallContext`` of a record: its A2A service parameters (headers)."""
-        parameters = binding.service_parameters(record.headers)
+        """The ``ServerCallContext`` of a record: the verified caller and its A2A service
+        parameters (headers, credentials left out)."""
+        parameters = binding.service_parameters(binding.redact_headers(record.headers))
         extensions = parameters.get(HTTP_EXTENSION_HEADER.lower(), "")
         return ServerCallContext(
+            user=user,
             state={"headers": parameters, "method": method, "request_id": request_id},
             tenant=getattr(request, "tenant", ""),
             requested_extensions=get_requested_extensions([extensions] if extensions else []),
@@ -417,6 +442,27 @@ class KafkaHandler:
     ) -> bytes:
         """The JSON-RPC error response of ``error`` (a2a-sdk's mapping of A2A errors)."""
         return binding.encode_json(build_error_response(request_id, error))
+
+    async def _refuse(
+        self,
+        record: RequestRecord,
+        replies: _Replies,
+        error: AuthenticationError,
+        request_id: Any,
+    ) -> None:
+        """Answers a record whose caller is not authenticated; not dead-lettered (the
+        record is not bad input, ``docs/kafka-binding.md`` §10)."""
+        logger.info(
+            "request %s[%s]@%s refused: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            error.message,
+        )
+        if isinstance(request_id, bool) or not isinstance(request_id, str | int | None):
+            request_id = None
+        body = binding.encode_json(build_error_response(request_id, error.to_jsonrpc_error()))
+        await replies.send(body, final=True)
 
     async def _reject(
         self,

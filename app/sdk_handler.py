@@ -15,6 +15,7 @@ from a2a.server.agent_execution import (
 )
 from a2a.server.context import ServerCallContext
 from a2a.server.id_generator import IDGenerator
+from a2a.server.owner_resolver import resolve_user_scope
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.tasks import PushNotificationConfigStore, PushNotificationSender
 from a2a.types import AgentCard, SendMessageRequest, Task
@@ -51,12 +52,13 @@ class ConversationContextBuilder(SimpleRequestContextBuilder):
         request_context = await super().build(context, params, task_id, context_id, task)
         new_task_id, conversation = request_context.task_id, request_context.context_id
         if new_task_id and conversation:
-            for earlier_id in self._conversations.task_ids(conversation):
+            owner = resolve_user_scope(context)
+            for earlier_id in self._conversations.task_ids(conversation, owner):
                 if earlier_id != new_task_id:
                     earlier = await self._tasks.get(earlier_id, context)
                     if earlier is not None:
                         request_context.attach_related_task(earlier)
-            self._conversations.add(conversation, new_task_id)
+            self._conversations.add(conversation, new_task_id, owner)
         return request_context
 
 

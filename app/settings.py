@@ -68,6 +68,19 @@ class Settings:
         kafka_security: Kafka security settings (``KAFKA_SECURITY_PROTOCOL``,
             ``KAFKA_SASL_*``, ``KAFKA_SSL_*``; see :class:`app.kafka_config.KafkaConfig`);
             default PLAINTEXT. Use :attr:`kafka` for the complete connection settings.
+        jwt_secret: ``FAUST_A2A_JWT_SECRET``, HS256 secret that verifies callers'
+            bearer JWTs (development); set it or ``jwt_jwks`` to turn caller
+            authentication on. Default empty: authentication off.
+        jwt_jwks: ``FAUST_A2A_JWT_JWKS``, a JWKS (RFC 7517) file path or ``https://``
+            URL whose RS256/ES256 public keys verify callers' JWTs (production).
+        jwt_issuer: ``FAUST_A2A_JWT_ISSUER``, required ``iss`` claim; default: not checked.
+        jwt_audience: ``FAUST_A2A_JWT_AUDIENCE``, required ``aud`` claim (one value;
+            a token with an ``aud`` claim is refused while this is empty).
+        jwt_algorithms: ``FAUST_A2A_JWT_ALGORITHMS``, comma-separated accepted JWS
+            algorithms; default ``HS256`` with a secret, ``RS256,ES256`` with a JWKS
+            (both with both). ``none`` is never accepted.
+        jwt_leeway: ``FAUST_A2A_JWT_LEEWAY``, clock skew allowed on ``exp``/``nbf``/``iat``,
+            seconds; default 30.
     """
 
     bootstrap_servers: str = "127.0.0.1:9092"
@@ -88,6 +101,12 @@ class Settings:
     request_handler: str = "lean"
     handover_timeout: int = 5
     task_retention: int = 7 * 24 * 3600
+    jwt_secret: str = ""
+    jwt_jwks: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_algorithms: str = ""
+    jwt_leeway: int = 30
     kafka_security: KafkaConfig = field(default_factory=KafkaConfig)
 
     def __post_init__(self) -> None:

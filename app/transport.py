@@ -70,6 +70,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from app import binding, listing
+from app.auth import AUTHENTICATION_ERROR_CODE, AuthenticationError
 from app.kafka_config import KafkaConfig, explain
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,8 @@ def jsonrpc_error(error: Any) -> A2AError:
         if isinstance(detail, dict) and detail.get("@type") == _ERROR_INFO_TYPE:
             data = detail.get("metadata") or None
             break
+    if code == AUTHENTICATION_ERROR_CODE:
+        return AuthenticationError.from_error_object(error)
     if isinstance(code, int) and code in A2A_ERROR_BY_CODE:
         return A2A_ERROR_BY_CODE[code](message, data=data)
     return A2AClientError(f"JSON-RPC Error {code}: {message}")

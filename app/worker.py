@@ -25,7 +25,8 @@ from faust.types import TP, EventT, StreamT
 
 from agents.spec import AgentSpec
 from app import binding
-from app.cards import agent_card
+from app.auth import Authenticator
+from app.cards import agent_card, extended_agent_card, extended_card_modifier
 from app.executions import Executions
 from app.handler import LeanRequestHandler
 from app.kafka_driver import Transport
@@ -142,6 +143,7 @@ class A2AWorker:
         self.tasks_table = self._table("tasks", "task id → a2a Task (protobuf)")
         self.contexts_table = self._table("contexts", "context id → task ids (JSON)")
         self.push_configs_table = self._table("push-configs", "task id → push configs")
+        self.authenticator = Authenticator.from_settings(settings)
         self.changelogs = Changelogs(
             [self.tasks_table, self.contexts_table, self.push_configs_table]
         )
@@ -176,7 +178,11 @@ class A2AWorker:
         return binding.partition_for(binding.task_routing_key(task_id), self.settings.partitions)
 
     def _host(self, spec: AgentSpec) -> HostedAgent:
-        card = agent_card(spec, self.settings.card_bootstrap_servers)
+        card = agent_card(
+            spec,
+            self.settings.card_bootstrap_servers,
+            authentication=self.authenticator.enabled,
+        )
         tasks = FaustTaskStore(self.tasks_table, spec.name, partitions=self.settings.partitions)
         conversations = ConversationIndex(self.contexts_table, spec.name)
         push_configs = FaustPushNotificationConfigStore(self.push_configs_table, spec.name)
@@ -204,7 +210,8 @@ class A2AWorker:
                 task_id_generator=binding.RoutedTaskIdGenerator(),
                 recovery=spec.recovery,
                 push_config_store=push_configs,
-                extended_agent_card=card,
+                extended_agent_card=extended_agent_card(spec, card),
+                extended_card_modifier=extended_card_modifier(card),
             )
         kafka_handler = KafkaHandler(
             spec.name,
@@ -212,6 +219,7 @@ class A2AWorker:
             produce=self._produce,
             acknowledged=self.changelogs.acknowledged,
             max_request_bytes=self.settings.max_request_bytes,
+            authenticator=self.authenticator,
         )
         topic = self.app.topic(
             binding.requests_topic(spec.name),
@@ -331,7 +339,9 @@ class A2AWorker:
             partition = event.message.partition
             for name, hosted in self.agents.items():
                 if isinstance(hosted.request_handler, LeanRequestHandler):
-                    counts = await hosted.request_handler.recover(hosted.tasks.tasks(partition))
+                    counts = await hosted.request_handler.recover(
+                        hosted.tasks.owned_tasks(partition)
+                    )
                     if any(counts.values()):
                         logger.warning(
                             "partition %d of %s: %d orphaned tasks run again, %d ended failed",
@@ -359,7 +369,12 @@ class A2AWorker:
         self.ownership.revoke(partitions)
 
     async def _on_start(self) -> None:
-        """Creates the output topics and publishes every AgentCard to the registry."""
+        """Says whether callers are authenticated, creates the output topics and
+        publishes every AgentCard to the registry."""
+        logger.log(
+            logging.INFO if self.authenticator.enabled else logging.WARNING,
+            self.authenticator.describe(),
+        )
         for name in self.agents:
             for topic_name in (binding.responses_topic(name), binding.dlq_topic(name)):
                 await self.app.topic(
