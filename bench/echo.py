@@ -35,6 +35,8 @@ REQUESTS_TOPIC = "bench.echo.requests"
 REPLIES_TOPIC = "bench.echo.replies"
 #: ``fetch_max_wait_ms`` of both consumers (``KafkaTransport``'s default).
 FETCH_MAX_WAIT_MS = 100
+#: ``acks`` of both producers (aiokafka's default, stated so the report can say it).
+ACKS = 1
 #: Request header: how many reply records to produce.
 REPLIES_HEADER = "echo-replies"
 #: Reply records of a streamed benchmark task over faust-a2a: the Task, three
@@ -89,7 +91,7 @@ async def serve(bootstrap_servers: str, stop: asyncio.Event) -> None:
     deliveries are awaited together before the next fetch.
     """
     await ensure_topics(bootstrap_servers)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks=ACKS)
     await producer.start()
     consumer = await _consumer_at_end(bootstrap_servers, REQUESTS_TOPIC, producer)
     try:
@@ -147,7 +149,7 @@ class EchoClient:
         self._replies = str(replies).encode()
         self._timeout = timeout
         self._pending: dict[str, _Call] = {}
-        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks=ACKS)
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
 
