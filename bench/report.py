@@ -4,8 +4,9 @@ Every figure printed is the median over a cell's repeats, with the spread
 (``(max - min) / median``) of tasks/s and p50 next to it. Printed, per mode, one
 table (a row per concurrency and target) and the ratios faust-a2a/a2a-http; then
 server-side CPU per task (the broker's counted with the Kafka targets), the cells
-where the load processes were the limit, what each target runs with, the two-worker
-figure, the profile's top functions and, last, the summary line::
+where the load processes were the limit, the clients' CPU as their processes
+multiply, the two-worker figure, the profile's top functions and, last, the summary
+line (what each target runs with comes first)::
 
     kafka/http tasks/s ratio at c=64 stream: X; p50 at c=1: A ms vs B ms
 
@@ -13,8 +14,8 @@ figure, the profile's top functions and, last, the summary line::
 their p50 latencies of a whole call at c=1). The same figures go to a JSON-lines
 file, one object per line, each with the run's timestamp and a ``record`` field
 saying what it is: ``start``, ``idle``, ``cell`` (one per repeat, with ``repeat``),
-``client_bound`` (a measurement redone with more load processes), ``ratio``,
-``profile``, ``scale_out``, ``end``, ``summary``.
+``client_bound`` (a measurement redone with more load processes), ``profile``,
+``client_scaling``, ``scale_out``, ``ratio``, ``end``, ``summary``.
 """
 
 from __future__ import annotations
@@ -249,6 +250,23 @@ def saturation_lines(
             )
     if len(lines) == 1:
         lines.append("  none: the server was the limit in every cell")
+    return lines
+
+
+def client_scaling_lines(results: Sequence[CellResult]) -> list[str]:
+    """The client-scaling scenario: the same cell with more and more load processes."""
+    first = results[0].cell
+    lines = [
+        f"client processes ({first.target} {first.mode} c={first.concurrency}, callers split"
+        " over N load processes, one client each):"
+    ]
+    for r in results:
+        lines.append(
+            f"  x{r.cell.load_processes:<3} {r.tasks_per_second:8.1f} tasks/s, p50"
+            f" {r.latency.p50:8.2f} ms; client CPU {r.client_cpu_ms:6.2f} ms per task in all,"
+            f" busiest process {r.client_core_share:.0%} of a core; server"
+            f" {r.server_cpu_ms:.2f}, broker {r.broker_cpu_ms:.2f} ms per task; errors {r.errors}"
+        )
     return lines
 
 

@@ -16,9 +16,12 @@
    ``max_load_processes``; later cells of that target and mode start from there.
 4. Profiles the faust-a2a worker with pyinstrument during one more stream cell at the
    summary concurrency (a separate run: the profiler slows the worker down).
-5. Starts a second faust-a2a worker with the same app id, waits for the rebalance,
+5. Measures faust-a2a stream mode at the summary concurrency with the callers split
+   over each of ``client_processes`` load processes: the clients' CPU per task as
+   their number grows.
+6. Starts a second faust-a2a worker with the same app id, waits for the rebalance,
    and measures stream mode at the summary concurrency against the two.
-6. Stops every process it started by PID, prints the report (:mod:`bench.report`)
+7. Stops every process it started by PID, prints the report (:mod:`bench.report`)
    whose last line is the summary, and leaves the same figures as JSON lines in
    ``bench/results/bench-<UTC timestamp>.jsonl`` (with the profile's files).
 
@@ -67,6 +70,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 MODES: tuple[Mode, ...] = ("send", "stream")
 #: How long to wait for a target's first successful call.
 READY_TIMEOUT = 120.0
+#: Times a cell without a completed call is measured again, its window doubled.
+LONGER_WINDOWS = 2
 
 T = TypeVar("T")
 
@@ -85,6 +90,8 @@ class BenchConfig:
             and ``a2a-http`` (the summary compares them).
         max_load_processes: Most load processes one cell may be given.
         idle: Seconds of the idle baseline (0: none).
+        client_processes: Load process counts of the client-scaling scenario (empty:
+            none); each at most the summary concurrency.
         summary_concurrency: The concurrency of the summary line, the profile and the
             two-worker scenario; one of ``concurrencies``.
         profile: Whether to profile the worker.
@@ -102,6 +109,7 @@ class BenchConfig:
     targets: tuple[str, ...] = DEFAULT_TARGETS
     max_load_processes: int = 4
     idle: float = 5.0
+    client_processes: tuple[int, ...] = (1, 4, 16)
     summary_concurrency: int = 64
     profile: bool = True
     scale_out: bool = True
@@ -118,12 +126,14 @@ class BenchConfig:
             raise ValueError(f"unknown targets {sorted(unknown)}; known: {sorted(TARGETS)}")
         if not {KAFKA, HTTP} <= set(self.targets):
             raise ValueError(f"the targets must include {KAFKA} and {HTTP}")
+        if any(not 1 <= n <= self.summary_concurrency for n in self.client_processes):
+            raise ValueError(f"client processes {self.client_processes}: 1 to summary concurrency")
 
 
 def quick(config: BenchConfig) -> BenchConfig:
     """``--quick`` (``QUICK=1``): ``config`` with one repeat of short cells, no c=256
-    (on a busy machine its calls outlast a short window, and its drain is the longest)
-    and a short idle baseline."""
+    (on a busy machine its calls outlast a short window, and its drain is the longest),
+    a short idle baseline and no client-scaling scenario."""
     return replace(
         config,
         concurrencies=tuple(c for c in config.concurrencies if c <= config.summary_concurrency),
@@ -131,6 +141,7 @@ def quick(config: BenchConfig) -> BenchConfig:
         warmup=1.0,
         repeats=1,
         idle=2.0,
+        client_processes=(),
     )
 
 
@@ -141,10 +152,12 @@ class Outcome:
     Attributes:
         results: Every kept measurement, all repeats.
         redone: Client-bound measurements redone with more load processes.
+        client_scaling: The client-scaling scenario, one result per load process count.
     """
 
     results: list[CellResult]
     redone: list[CellResult]
+    client_scaling: list[CellResult]
     profile: ProfileSummary | None
     scale_out: ScaleOut | None
     summary: str
@@ -264,7 +277,12 @@ class Harness:
     def measure(
         self, target: str, mode: Mode, concurrency: int, repeat: int, load_processes: int
     ) -> CellResult:
-        """Runs one cell of ``target`` (faust-a2a: against every worker)."""
+        """Runs one cell of ``target`` (faust-a2a: against every worker).
+
+        A cell in which no call completed within the window and none failed (on a busy
+        machine, a call can outlast a short window) is measured again with a window twice as long, up to
+        :data:`LONGER_WINDOWS` times; ``duration`` in its result says which window.
+        """
         load_processes = min(load_processes, concurrency)
         self._grow_load(load_processes)
         deployment = self.deployments[target]
@@ -282,6 +300,14 @@ class Harness:
             uses_broker=TARGETS[target].uses_broker,
         )
         result = run_cell(cell, self._load, self._wait)
+        for _ in range(LONGER_WINDOWS):
+            if result.tasks > 0 or result.errors > 0:
+                break
+            logger.info(
+                "%s %s c=%d: no call completed in %g s", target, mode, concurrency, cell.duration
+            )
+            cell = replace(cell, duration=cell.duration * 2)
+            result = run_cell(cell, self._load, self._wait)
         logger.info(
             "%s %s c=%d repeat %d, %d server(s), %d load process(es): %.1f tasks/s, p50 %.2f ms,"
             " busiest load process %.0f%% of a core, %d errors",
@@ -417,6 +443,12 @@ def run(config: BenchConfig, out: TextIO) -> Outcome:
                 **asdict(profile.stats),
                 files=[str(path) for path in profile.files],
             )
+        client_scaling = [
+            harness.measure(KAFKA, "stream", config.summary_concurrency, 0, count)
+            for count in config.client_processes
+        ]
+        for result in client_scaling:
+            results_file.write("client_scaling", **report.cell_record(result))
         if config.scale_out:
             scale_out = harness.scale_out(results, kafka_load)
             results_file.write(
@@ -454,6 +486,8 @@ def run(config: BenchConfig, out: TextIO) -> Outcome:
         lines += [*report.mode_table(results, mode), ""]
     lines += report.cpu_lines(results, config.summary_concurrency)
     lines += ["", *report.saturation_lines(results, sweep.redone, config.max_load_processes)]
+    if client_scaling:
+        lines += ["", *report.client_scaling_lines(client_scaling)]
     if scale_out is not None:
         lines += ["", *scale_out.lines()]
     if profile is not None:
@@ -461,7 +495,9 @@ def run(config: BenchConfig, out: TextIO) -> Outcome:
     lines += ["", f"results: {results_file.path}", summary]
     results_file.write("summary", line=summary)
     report.print_lines(lines, out)
-    return Outcome(results, sweep.redone, profile, scale_out, summary, results_file.path)
+    return Outcome(
+        results, sweep.redone, client_scaling, profile, scale_out, summary, results_file.path
+    )
 
 
 def _load(loadavg: tuple[float, float, float]) -> str:
@@ -483,6 +519,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, help="measurements of every cell (default 3)")
     parser.add_argument("--max-load-processes", type=int, default=4)
     parser.add_argument(
+        "--client-processes",
+        default="1,4,16",
+        help="load process counts of the client-scaling scenario (empty: none)",
+    )
+    parser.add_argument(
         "--bootstrap-servers",
         default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
     )
@@ -495,6 +536,7 @@ def main(argv: list[str] | None = None) -> None:
         args.bootstrap_servers,
         targets=tuple(args.targets.split(",")),
         max_load_processes=args.max_load_processes,
+        client_processes=tuple(int(n) for n in args.client_processes.split(",") if n),
         broker_pid=args.broker_pid,
         results_dir=args.results_dir,
     )

@@ -3,8 +3,9 @@
 A benchmark is not a test: nothing here asserts a time or a rate. For about a second
 per cell at concurrency 1 and 2, one repeat, it runs what ``make bench`` runs — every
 default target (two faust-a2a workers, a2a-sdk's HTTP server, the raw Kafka echo),
-driven from load processes, an idle baseline and the worker's profile (not the
-two-worker scenario, which would add a worker's start-up) — and checks that every
+driven from load processes, an idle baseline, the worker's profile and one cell split
+over two load processes (not the two-worker scenario, which would add a worker's
+start-up) — and checks that every
 call succeeded, that the results say what the report relies on (the HTTP peer's
 loop and parser, the broker's CPU with every Kafka target, the worker's real
 settings, the repeat of every cell, the targets interleaved) and that the report
@@ -44,6 +45,7 @@ def test_every_call_succeeds_and_the_results_say_what_the_report_relies_on(
         repeats=1,
         max_load_processes=2,
         idle=0.5,
+        client_processes=(2,),
         summary_concurrency=2,
         scale_out=False,
         results_dir=tmp_path,
@@ -53,7 +55,8 @@ def test_every_call_succeeds_and_the_results_say_what_the_report_relies_on(
 
     assert outcome.profile is not None
     assert len(outcome.results) == 2 * 2 * len(DEFAULT_TARGETS)
-    for result in [*outcome.results, outcome.profile.cell]:
+    assert [r.cell.load_processes for r in outcome.client_scaling] == [2]
+    for result in [*outcome.results, outcome.profile.cell, *outcome.client_scaling]:
         cell = result.cell
         name = f"{cell.target} {cell.mode} c={cell.concurrency}"
         assert (result.errors, result.first_error) == (0, None), name
