@@ -32,7 +32,7 @@ from bench.agent import PARTITIONS
 from bench.cell import SATURATION, CellResult
 from bench.clients import Mode
 from bench.profile import ProfileStats
-from bench.targets import HTTP, KAFKA
+from bench.targets import HTTP, KAFKA, TARGETS
 
 _MODE_TITLES: dict[Mode, str] = {
     "send": "send: SendMessage, ClientConfig(streaming=False)",
@@ -101,7 +101,9 @@ def find(results: Sequence[CellResult], target: str, mode: Mode, concurrency: in
 
 
 def _targets(results: Sequence[CellResult]) -> list[str]:
-    return list(dict.fromkeys(r.cell.target for r in results))
+    """The targets measured, in registration order (not the interleaved order)."""
+    order = list(TARGETS)
+    return sorted({r.cell.target for r in results}, key=order.index)
 
 
 def _num(value: float, width: int, digits: int) -> str:

@@ -133,7 +133,8 @@ class BenchConfig:
 def quick(config: BenchConfig) -> BenchConfig:
     """``--quick`` (``QUICK=1``): ``config`` with one repeat of short cells, no c=256
     (on a busy machine its calls outlast a short window, and its drain is the longest),
-    a short idle baseline and no client-scaling scenario."""
+    a short idle baseline, and neither the client-scaling nor the two-worker scenario
+    (a second worker's start and rebalance take longer than the rest of a cell)."""
     return replace(
         config,
         concurrencies=tuple(c for c in config.concurrencies if c <= config.summary_concurrency),
@@ -142,6 +143,7 @@ def quick(config: BenchConfig) -> BenchConfig:
         repeats=1,
         idle=2.0,
         client_processes=(),
+        scale_out=False,
     )
 
 

@@ -219,7 +219,8 @@ class EchoDeployment:
             "fetch.max.wait.ms (both ends)": echo.FETCH_MAX_WAIT_MS,
             "producer acks": echo.ACKS,
             "reply records per streamed call": echo.STREAM_RECORDS,
-            "no A2A, no task store": True,
+            "A2A": "none (the request's bytes echoed)",
+            "task store": "none",
         }
 
 

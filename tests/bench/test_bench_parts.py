@@ -6,17 +6,22 @@ tested is which cells it asks for, in which order, with how many load processes.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import socket
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
+import uvicorn
+import uvloop
 
 from bench.cell import Cell, CellResult, Percentiles
 from bench.clients import ClientSpec, Mode
+from bench.http_server import build_app, peer_info
 from bench.report import Repeats, ResultsFile, p50, summary_line, tasks_per_s
 from bench.run import BenchConfig, Harness, Sweep
 from bench.servers import pid_listening_on
@@ -38,6 +43,25 @@ def test_a_port_nobody_listens_on_is_a_lookup_error() -> None:
 
         with pytest.raises(LookupError, match=f"nothing listens on TCP port {port}"):
             pid_listening_on(port)
+
+
+@pytest.mark.parametrize(
+    ("loop", "http", "run"),
+    [("uvloop", "httptools", uvloop.run), ("asyncio", "h11", asyncio.run)],
+)
+def test_the_http_peer_names_the_running_loop_and_the_protocol_uvicorn_loaded(
+    loop: str, http: str, run: Callable[[Coroutine[Any, Any, dict[str, str]]], dict[str, str]]
+) -> None:
+    config = uvicorn.Config(build_app(8000), loop=loop, http=http)
+    config.load()
+
+    async def read() -> dict[str, str]:
+        return peer_info(config)
+
+    assert {k: v for k, v in run(read()).items() if k in ("loop", "http")} == {
+        "loop": loop,
+        "http": http,
+    }
 
 
 def _cell(
