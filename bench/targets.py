@@ -50,6 +50,9 @@ from bench.servers import (
 
 S = TypeVar("S", bound=ServerProcess)
 
+#: The worker setting choosing its ``RequestHandler`` (``lean`` or ``default``).
+HANDLER_VARIABLE = "FAUST_A2A_REQUEST_HANDLER"
+
 
 @dataclass
 class Context:
@@ -146,11 +149,12 @@ class FaustDeployment:
         """The first worker's ``/bench/config``: fetch wait, in-flight cap, handler, acks."""
         config = self.workers[0].config()
         settings = config["settings"]
-        handler = settings.get("request_handler")
+        field = next((f for f, v in config["env_vars"].items() if v == HANDLER_VARIABLE), None)
+        handler = settings.get(field) if field else None
         if handler is None:
-            asked = self.env.get("FAUST_A2A_REQUEST_HANDLER")
+            asked = self.env.get(HANDLER_VARIABLE)
             handler = "not a setting of this worker" + (
-                f" (FAUST_A2A_REQUEST_HANDLER={asked} ignored)" if asked else ""
+                f" ({HANDLER_VARIABLE}={asked} ignored)" if asked else ""
             )
         return {
             "agent": self.agent,
@@ -158,7 +162,7 @@ class FaustDeployment:
             "partitions": settings["partitions"],
             "worker fetch.max.wait.ms": config["consumer_fetch_max_wait_ms"],
             "worker in-flight cap (FAUST_A2A_MAX_IN_FLIGHT)": settings["max_in_flight"],
-            "request handler (FAUST_A2A_REQUEST_HANDLER)": handler,
+            f"request handler ({HANDLER_VARIABLE})": handler,
             "worker producer acks": config["producer_acks"],
             "task store": f"Faust tables ({settings['store']}) with changelog topics",
             "client": f"KafkaTransport, fetch.max.wait.ms {echo.FETCH_MAX_WAIT_MS}",
@@ -260,9 +264,7 @@ TARGETS: dict[str, TargetDef] = {
             "faust-a2a-default",
             "faust-a2a worker with FAUST_A2A_REQUEST_HANDLER=default (a2a-sdk's handler)",
             True,
-            lambda ctx: FaustDeployment(
-                ctx, f"{NAME}-default", {"FAUST_A2A_REQUEST_HANDLER": "default"}
-            ),
+            lambda ctx: FaustDeployment(ctx, f"{NAME}-default", {HANDLER_VARIABLE: "default"}),
         ),
         TargetDef(
             "a2a-http",

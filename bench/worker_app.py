@@ -17,7 +17,7 @@ from typing import Any, cast
 from faust.web import Request, Response, View
 
 from app.kafka_driver import Transport
-from app.settings import Settings
+from app.settings import ENV_VARS, Settings
 from app.views import register_views
 from app.worker import A2AWorker
 from bench.agent import NAME, spec
@@ -28,13 +28,14 @@ from bench.servers import CONFIG_PATH
 def worker_config(worker: A2AWorker) -> dict[str, Any]:
     """What the running worker uses, read from its objects rather than restated:
 
-    ``settings`` (every field of its :class:`app.settings.Settings`; a
-    ``request_handler`` field appears once the worker has that setting), the
+    ``settings`` (every field of its :class:`app.settings.Settings`), ``env_vars``
+    (the environment variable of each field, :data:`app.settings.ENV_VARS`), the
     ``fetch_max_wait_ms`` of the Faust transport that builds its consumer
     (:mod:`app.kafka_driver`), and the Faust producer's ``acks``.
     """
     return {
         "settings": asdict(worker.settings),
+        "env_vars": ENV_VARS,
         "consumer_fetch_max_wait_ms": cast(Transport, worker.app.transport).fetch_max_wait_ms,
         "producer_acks": worker.app.conf.producer_acks,
     }
