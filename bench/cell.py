@@ -25,6 +25,8 @@ from bench.load import LoadResult, Share, Window, drive, prepare
 
 #: Share of one core above which a load process is the limit.
 SATURATION = 0.8
+#: Calls per caller a window must see completed for its rate to mean something.
+MIN_ROUNDS = 2
 #: Seconds between the last client opened and the callers' start.
 START_MARGIN = 0.2
 #: Seconds a load process may take to open its client.
@@ -171,6 +173,11 @@ class CellResult:
     def client_core_share(self) -> float:
         """The busiest load process's CPU over the window's length (1.0 = a whole core)."""
         return max(self.client_cpu_seconds) / self.seconds if self.seconds > 0 else math.nan
+
+    @property
+    def enough_rounds(self) -> bool:
+        """At least :data:`MIN_ROUNDS` calls per caller completed in the window."""
+        return self.tasks >= MIN_ROUNDS * self.cell.concurrency
 
     @property
     def client_bound(self) -> bool:

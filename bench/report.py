@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bench.agent import PARTITIONS
-from bench.cell import SATURATION, CellResult
+from bench.cell import MIN_ROUNDS, SATURATION, CellResult
 from bench.clients import Mode
 from bench.profile import ProfileStats
 from bench.targets import HTTP, KAFKA, TARGETS
@@ -172,11 +172,19 @@ def mode_table(results: Sequence[CellResult], mode: Mode) -> list[str]:
         for r in rows
         if r.errors
     ]
+    shortest = min(r.cell.duration for r in rows)
     lines += [
-        f"  no call of {r.cell.target} c={r.cell.concurrency} repeat {r.cell.repeat} completed"
-        f" within its {r.seconds:.1f} s window: a call took longer than the window"
+        f"  {r.cell.target} c={r.cell.concurrency} repeat {r.cell.repeat}: window lengthened to"
+        f" {r.cell.duration:g} s (too few calls completed in a shorter one)"
         for r in rows
-        if r.tasks == 0
+        if r.cell.duration > shortest
+    ]
+    lines += [
+        f"  {r.cell.target} c={r.cell.concurrency} repeat {r.cell.repeat}: only {r.tasks} calls"
+        f" completed in {r.seconds:.1f} s, fewer than {MIN_ROUNDS} per caller: its figures are"
+        " rough"
+        for r in rows
+        if not r.enough_rounds
     ]
     lines += ratio_table(rows, mode, concurrencies)
     return lines

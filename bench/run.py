@@ -70,7 +70,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 MODES: tuple[Mode, ...] = ("send", "stream")
 #: How long to wait for a target's first successful call.
 READY_TIMEOUT = 120.0
-#: Times a cell without a completed call is measured again, its window doubled.
+#: Times a cell with too few completed calls is measured again, its window doubled.
 LONGER_WINDOWS = 2
 
 T = TypeVar("T")
@@ -281,9 +281,12 @@ class Harness:
     ) -> CellResult:
         """Runs one cell of ``target`` (faust-a2a: against every worker).
 
-        A cell in which no call completed within the window and none failed (on a busy
-        machine, a call can outlast a short window) is measured again with a window twice as long, up to
-        :data:`LONGER_WINDOWS` times; ``duration`` in its result says which window.
+        A cell in which fewer than :data:`bench.cell.MIN_ROUNDS` calls per caller
+        completed within the window and none failed is measured again with a window
+        twice as long, up to :data:`LONGER_WINDOWS` times: on a busy machine one call
+        can take as long as a short window, and a server that serves its callers in
+        lock-step (asyncio's round robin) then finishes a whole round just inside or
+        just outside it. ``duration`` in the result says which window it had.
         """
         load_processes = min(load_processes, concurrency)
         self._grow_load(load_processes)
@@ -303,10 +306,15 @@ class Harness:
         )
         result = run_cell(cell, self._load, self._wait)
         for _ in range(LONGER_WINDOWS):
-            if result.tasks > 0 or result.errors > 0:
+            if result.enough_rounds or result.errors > 0:
                 break
             logger.info(
-                "%s %s c=%d: no call completed in %g s", target, mode, concurrency, cell.duration
+                "%s %s c=%d: %d calls completed in %g s; window doubled",
+                target,
+                mode,
+                concurrency,
+                result.tasks,
+                cell.duration,
             )
             cell = replace(cell, duration=cell.duration * 2)
             result = run_cell(cell, self._load, self._wait)

@@ -120,6 +120,11 @@ def test_the_broker_counts_only_for_targets_whose_requests_go_through_it() -> No
     assert math.isnan(http.server_plus_broker_cpu_ms)
 
 
+def test_a_window_needs_two_completed_calls_per_caller() -> None:
+    assert not _result(_cell(concurrency=64), tasks=127).enough_rounds
+    assert _result(_cell(concurrency=64), tasks=128).enough_rounds
+
+
 def test_a_load_process_above_80_percent_of_a_core_makes_the_cell_client_bound() -> None:
     assert _result(_cell(), client_cpu=8.1).client_bound
     assert not _result(_cell(), client_cpu=7.9).client_bound
