@@ -70,8 +70,6 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 MODES: tuple[Mode, ...] = ("send", "stream")
 #: How long to wait for a target's first successful call.
 READY_TIMEOUT = 120.0
-#: Times a cell with too few completed calls is measured again, its window doubled.
-LONGER_WINDOWS = 2
 
 T = TypeVar("T")
 
@@ -89,6 +87,8 @@ class BenchConfig:
         targets: Names in :data:`bench.targets.TARGETS`; must include ``faust-a2a``
             and ``a2a-http`` (the summary compares them).
         max_load_processes: Most load processes one cell may be given.
+        longer_windows: Times a cell with too few completed calls is measured again,
+            its window doubled (:meth:`Harness.measure`).
         idle: Seconds of the idle baseline (0: none).
         client_processes: Load process counts of the client-scaling scenario (empty:
             none); each at most the summary concurrency.
@@ -108,6 +108,7 @@ class BenchConfig:
     repeats: int = 3
     targets: tuple[str, ...] = DEFAULT_TARGETS
     max_load_processes: int = 4
+    longer_windows: int = 2
     idle: float = 5.0
     client_processes: tuple[int, ...] = (1, 4, 16)
     summary_concurrency: int = 64
@@ -133,14 +134,16 @@ class BenchConfig:
 def quick(config: BenchConfig) -> BenchConfig:
     """``--quick`` (``QUICK=1``): ``config`` with one repeat of short cells, no c=256
     (on a busy machine its calls outlast a short window, and its drain is the longest),
-    a short idle baseline, and neither the client-scaling nor the two-worker scenario
-    (a second worker's start and rebalance take longer than the rest of a cell)."""
+    a window lengthened at most once, a short idle baseline, and neither the
+    client-scaling nor the two-worker scenario (a second worker's start and rebalance
+    take longer than a cell)."""
     return replace(
         config,
         concurrencies=tuple(c for c in config.concurrencies if c <= config.summary_concurrency),
         duration=3.0,
         warmup=1.0,
         repeats=1,
+        longer_windows=1,
         idle=2.0,
         client_processes=(),
         scale_out=False,
@@ -277,13 +280,19 @@ class Harness:
         }
 
     def measure(
-        self, target: str, mode: Mode, concurrency: int, repeat: int, load_processes: int
+        self,
+        target: str,
+        mode: Mode,
+        concurrency: int,
+        repeat: int,
+        load_processes: int,
+        longer_windows: int | None = None,
     ) -> CellResult:
         """Runs one cell of ``target`` (faust-a2a: against every worker).
 
         A cell in which fewer than :data:`bench.cell.MIN_ROUNDS` calls per caller
         completed within the window and none failed is measured again with a window
-        twice as long, up to :data:`LONGER_WINDOWS` times: on a busy machine one call
+        twice as long, up to ``longer_windows`` times (default: the config's): on a busy machine one call
         can take as long as a short window, and a server that serves its callers in
         lock-step (asyncio's round robin) then finishes a whole round just inside or
         just outside it. ``duration`` in the result says which window it had.
@@ -305,7 +314,9 @@ class Harness:
             uses_broker=TARGETS[target].uses_broker,
         )
         result = run_cell(cell, self._load, self._wait)
-        for _ in range(LONGER_WINDOWS):
+        if longer_windows is None:
+            longer_windows = self.config.longer_windows
+        for _ in range(longer_windows):
             if result.enough_rounds or result.errors > 0:
                 break
             logger.info(
@@ -339,7 +350,8 @@ class Harness:
         worker = self.kafka.workers[0]
         if worker.get("/bench/profile/start")[0] != 200:
             raise RuntimeError(f"cannot start the profiler:\n{worker.log_tail()}")
-        result = self.measure(KAFKA, "stream", self.config.summary_concurrency, 0, load_processes)
+        concurrency = self.config.summary_concurrency
+        result = self.measure(KAFKA, "stream", concurrency, 0, load_processes, longer_windows=0)
         if worker.get("/bench/profile/stop", timeout=120)[0] != 200:
             raise RuntimeError(f"cannot stop the profiler:\n{worker.log_tail()}")
         files = (self._profile_path, *write_renderings(self._profile_path))
