@@ -1,152 +1,200 @@
-"""Client CPU per task with 1, 4 and 16 client processes: what reading replies costs.
+"""The load processes' clients: one client per target, making one call at a time per caller.
 
-One faust-a2a worker hosts the ``bench`` agent. For each count N, N client processes
-(each one ``KafkaTransport``, ``SendStreamingMessage``, one call in flight)
-call it for ``--seconds`` after a warm-up, all measured in the same window. A
-process's CPU time (``time.process_time``) over the window, divided by the tasks it
-completed, is its CPU per task; the line gives the mean over the processes and, where
-the transport counts them, the response records each read per task of its own.
+A :class:`ClientSpec` names a kind of client and where it calls (picklable, so it
+crosses into a load process); :func:`open_client` turns it into a :class:`Target`
+whose :meth:`~Target.call` sends one message, waits for the whole answer, checks it
+and returns when its first event arrived:
 
-A client that reads the agent's whole responses topic pays for every client's
-replies, so its cost grows with N; one that reads only its reply partition does not
-(until clients share partitions). ``--code DIR`` runs the worker and the clients
-from another checkout of the project (e.g. ``git archive`` of an older commit) to
-measure "before"::
+- ``a2a-kafka``: a2a-sdk's ``Client`` from ``ClientFactory`` over ``KafkaTransport``
+  (``kafka_client_factory``), with the agent's card read from ``agent.registry``;
+- ``a2a-jsonrpc``: a2a-sdk's ``Client`` from ``ClientFactory`` over its JSON-RPC
+  transport, one per caller, each with its own ``httpx`` client and connection
+  (:class:`ClientPerCaller`);
+- ``raw-echo``: :class:`bench.echo.EchoClient`, the floor.
 
-    python -m bench.clients                          # this checkout
-    python -m bench.clients --code /tmp/before       # another one
+Which system each target runs, and which of these clients drives it, is
+:mod:`bench.targets`.
 
-Needs the broker at ``KAFKA_BOOTSTRAP_SERVERS``. Prints one line per N and a JSON
-line with every figure. Run on a quiet machine for figures to compare.
+``send`` mode is ``SendMessage`` (``ClientConfig(streaming=False)``); ``stream`` mode
+is ``SendStreamingMessage``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import multiprocessing
-import os
-import sys
-import tempfile
+import ssl
 import time
-import uuid
-from multiprocessing.synchronize import Barrier
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
-ROOT = Path(__file__).resolve().parents[1]
+import httpx
+from a2a.client import Client, ClientConfig, ClientFactory
+from a2a.helpers import get_artifact_text, new_text_message
+from a2a.types import Role, SendMessageRequest, StreamResponse, TaskState
 
+from app.registry import resolve_card
+from app.transport import kafka_client_factory
+from bench import echo
+from bench.agent import NAME, http_card
 
-async def _calls(
-    bootstrap_servers: str, warmup: float, seconds: float, barrier: Barrier
-) -> dict[str, Any]:
-    from a2a.helpers import new_text_message
-    from a2a.types import Role, SendMessageRequest
+ClientKind = Literal["a2a-kafka", "a2a-jsonrpc", "raw-echo"]
+Mode = Literal["send", "stream"]
 
-    from app.registry import resolve_card
-    from app.transport import KafkaTransport
-
-    card = await resolve_card(bootstrap_servers, "bench")
-    transport = KafkaTransport(card)
-
-    async def one() -> None:
-        message = new_text_message("hello", role=Role.ROLE_USER)
-        async for _ in transport.send_message_streaming(SendMessageRequest(message=message)):
-            pass
-
-    try:
-        end = time.monotonic() + warmup
-        while time.monotonic() < end:
-            await one()
-        await asyncio.to_thread(barrier.wait, 120)
-        records_before = getattr(transport, "records_read", None)
-        cpu, started, tasks = time.process_time(), time.monotonic(), 0
-        while time.monotonic() < started + seconds:
-            await one()
-            tasks += 1
-        cpu = time.process_time() - cpu
-        records_after = getattr(transport, "records_read", None)
-    finally:
-        await transport.close()
-    records = None if records_before is None else records_after - records_before
-    return {"tasks": tasks, "cpu_s": cpu, "records": records}
+#: Deadline of one call, seconds: far above any latency a run should see.
+CALL_TIMEOUT = 60.0
 
 
-def _client(
-    code: str, bootstrap_servers: str, warmup: float, seconds: float, barrier: Barrier, out: Any
-) -> None:
-    if code:  # this module is already loaded from this checkout; the client is not
-        sys.path.insert(0, code)
-    out.put(asyncio.run(_calls(bootstrap_servers, warmup, seconds, barrier)))
+@dataclass(frozen=True)
+class ClientSpec:
+    """A client and where it calls.
+
+    Attributes:
+        kind: Which client.
+        address: Kafka bootstrap servers (``a2a-kafka``, ``raw-echo``) or the
+            JSON-RPC endpoint's URL (``a2a-jsonrpc``).
+        agent: The agent's name in ``agent.registry`` (``a2a-kafka`` only).
+    """
+
+    kind: ClientKind
+    address: str
+    agent: str = NAME
 
 
-def measure(code: str, bootstrap: str, counts: list[int], warmup: float, seconds: float) -> Any:
-    """Runs one worker and the client rounds; returns one dict per client count."""
-    from bench.servers import WorkerProcess, skip_stale_requests
+class Target(Protocol):
+    """One open client of a system under test."""
 
-    context = multiprocessing.get_context("spawn")
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="bench-clients-") as base:
-        app_id = f"bench-clients-{uuid.uuid4().hex[:8]}"
-        asyncio.run(skip_stale_requests(bootstrap, app_id))
-        worker = WorkerProcess(bootstrap, app_id, Path(base), 1, profile_path=Path(base) / "p")
-        if code:  # -P: the working directory (this checkout) does not go first
-            worker.env["PYTHONPATH"] = os.pathsep.join([code, str(ROOT)])
-            worker.argv.insert(1, "-P")
-        worker.start()
+    async def call(self, text: str) -> float:
+        """Sends ``text``, waits for the whole answer and checks it.
+
+        Returns:
+            ``time.perf_counter()`` when the first event (or reply record) arrived.
+
+        Raises:
+            Exception: the call failed or its answer was wrong.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Closes the client."""
+        ...
+
+
+class CallError(Exception):
+    """A call answered, but not with a completed task echoing the text."""
+
+
+def check_echo(events: list[StreamResponse], text: str) -> None:
+    """Checks that ``events`` end in a completed task with an artifact echoing ``text``.
+
+    Raises:
+        CallError: they do not.
+    """
+    state = TaskState.TASK_STATE_UNSPECIFIED
+    echoed: list[str] = []
+    for event in events:
+        if event.HasField("task"):
+            state = event.task.status.state
+            echoed += [get_artifact_text(a) for a in event.task.artifacts]
+        elif event.HasField("status_update"):
+            state = event.status_update.status.state
+        elif event.HasField("artifact_update"):
+            echoed.append(get_artifact_text(event.artifact_update.artifact))
+    if state != TaskState.TASK_STATE_COMPLETED or text not in echoed:
+        kinds = [event.WhichOneof("payload") for event in events]
+        raise CallError(f"{TaskState.Name(state)}, artifacts {echoed!r}, events {kinds}")
+
+
+class A2ATarget:
+    """An a2a-sdk ``Client`` (either transport) checked against the echo agent."""
+
+    def __init__(self, client: Client, http: httpx.AsyncClient | None = None) -> None:
+        self._client = client
+        self._http = http
+
+    async def call(self, text: str) -> float:
+        """Sends one message; returns when its first event arrived."""
+        request = SendMessageRequest(message=new_text_message(text, role=Role.ROLE_USER))
+        events: list[StreamResponse] = []
+        first = 0.0
+        async for event in self._client.send_message(request):
+            if not events:
+                first = time.perf_counter()
+            events.append(event)
+        check_echo(events, text)
+        return first
+
+    async def close(self) -> None:
+        """Closes the client (and the ``httpx`` pool it was given)."""
+        await self._client.close()
+        if self._http is not None:
+            await self._http.aclose()
+
+
+class ClientPerCaller:
+    """One client per caller: each call borrows a free one.
+
+    For HTTP: one ``httpx`` pool shared by every caller costs the client process CPU
+    in proportion to its connections on every request (measured here: 15 to 24 ms per
+    task at 64 to 256 connections against 3.6 ms with a connection per caller), which
+    would make the client, not the server, the bottleneck at high concurrency.
+    """
+
+    def __init__(self, targets: list[Target]) -> None:
+        self._targets = targets
+        self._free: asyncio.Queue[Target] = asyncio.Queue()
+        for target in targets:
+            self._free.put_nowait(target)
+
+    async def call(self, text: str) -> float:
+        """Makes the call on a free client."""
+        target = await self._free.get()
         try:
-            worker.wait_ready()
-            for count in counts:
-                barrier, out = context.Barrier(count), context.Queue()
-                processes = [
-                    context.Process(
-                        target=_client, args=(code, bootstrap, warmup, seconds, barrier, out)
-                    )
-                    for _ in range(count)
-                ]
-                for process in processes:
-                    process.start()
-                results = [out.get(timeout=warmup + seconds + 180) for _ in processes]
-                for process in processes:
-                    process.join(30)
-                tasks = sum(r["tasks"] for r in results)
-                cpu_ms = [1000 * r["cpu_s"] / max(1, r["tasks"]) for r in results]
-                records = [r["records"] / max(1, r["tasks"]) for r in results if r["records"]]
-                rows.append(
-                    {
-                        "clients": count,
-                        "tasks": tasks,
-                        "client_cpu_ms_per_task": sum(cpu_ms) / len(cpu_ms),
-                        "records_read_per_task": sum(records) / len(records) if records else None,
-                    }
-                )
+            return await target.call(text)
         finally:
-            worker.stop()
-    return rows
+            self._free.put_nowait(target)
+
+    async def close(self) -> None:
+        """Closes every client."""
+        for target in self._targets:
+            await target.close()
 
 
-def main() -> None:
-    """Command line: see the module docstring."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--code", default="", help="checkout to run (default: this one)")
-    parser.add_argument("--clients", default="1,4,16", help="client process counts")
-    parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    args = parser.parse_args()
-    code = str(Path(args.code).resolve()) if args.code else ""
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    counts = [int(n) for n in args.clients.split(",")]
-    rows = measure(code, bootstrap, counts, args.warmup, args.seconds)
-    for row in rows:
-        records = row["records_read_per_task"]
-        print(
-            f"{row['clients']:>3} client process(es): {row['tasks']:>5} tasks, "
-            f"client CPU {row['client_cpu_ms_per_task']:.2f} ms/task"
-            + (f", {records:.1f} response records read per task" if records else "")
+def _http_target(url: str, streaming: bool, tls: ssl.SSLContext) -> A2ATarget:
+    """An a2a-sdk JSON-RPC client with its own single-connection ``httpx`` client.
+
+    ``tls`` is shared: an ``httpx`` client builds its own SSL context otherwise,
+    about 40 ms apiece, even for plain HTTP.
+    """
+    http = httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=1), timeout=httpx.Timeout(CALL_TIMEOUT), verify=tls
+    )
+    config = ClientConfig(streaming=streaming, httpx_client=http)
+    return A2ATarget(ClientFactory(config).create(http_card(url)), http)
+
+
+async def open_client(spec: ClientSpec, mode: Mode, concurrency: int) -> Target:
+    """A started client of ``spec`` for ``mode`` calls, up to ``concurrency`` at once.
+
+    ``a2a-kafka`` and the echo share one client among all callers, as their
+    transports are built to (one producer and one reply consumer, calls told apart by
+    correlation id); HTTP gets one client per caller (:class:`ClientPerCaller`).
+    """
+    streaming = mode == "stream"
+    if spec.kind == "a2a-kafka":
+        card = await resolve_card(spec.address, spec.agent)
+        factory = kafka_client_factory(
+            ClientConfig(streaming=streaming),
+            timeout=CALL_TIMEOUT,
+            fetch_max_wait_ms=echo.FETCH_MAX_WAIT_MS,
         )
-    print(json.dumps({"code": code or str(ROOT), "rows": rows}))
-
-
-if __name__ == "__main__":
-    main()
+        return A2ATarget(factory.create(card))
+    if spec.kind == "a2a-jsonrpc":
+        tls = ssl.create_default_context()
+        return ClientPerCaller(
+            [_http_target(spec.address, streaming, tls) for _ in range(concurrency)]
+        )
+    client = echo.EchoClient(
+        spec.address, replies=echo.STREAM_RECORDS if streaming else 1, timeout=CALL_TIMEOUT
+    )
+    await client.start()
+    return client

@@ -36,6 +36,9 @@ REQUESTS_TOPIC = "bench.echo.requests"
 REPLIES_TOPIC = "bench.echo.replies"
 #: ``fetch_max_wait_ms`` of both consumers (``KafkaTransport``'s default).
 FETCH_MAX_WAIT_MS = 100
+#: ``acks`` of both producers: the project's durable produce settings
+#: (``app.kafka_config``), as every other producer of the project (stated for the report).
+ACKS = "all"
 #: Request header: how many reply records to produce.
 REPLIES_HEADER = "echo-replies"
 #: Reply records of a streamed benchmark task over faust-a2a: the Task, three
