@@ -15,13 +15,15 @@ def agent_card(spec: AgentSpec, bootstrap_servers: str, version: str = "0.1.0") 
     ``supported_interfaces`` holds one interface with protocol binding
     :data:`app.binding.KAFKA_PROTOCOL_BINDING` and URL
     ``kafka://<bootstrap>/agent.<name>.requests`` (A2A 1.0 §12.7: a custom binding is
-    declared in the card like a standard one).
+    declared in the card like a standard one). ``documentation_url`` links the binding's
+    specification, :data:`app.binding.KAFKA_BINDING_SPEC` (§12.7, §5.8).
     """
     address = binding.KafkaAddress(bootstrap_servers=bootstrap_servers, agent=spec.name)
     return AgentCard(
         name=spec.name,
         description=spec.description,
         version=version,
+        documentation_url=binding.KAFKA_BINDING_SPEC,
         supported_interfaces=[
             AgentInterface(
                 url=address.url,

@@ -1,0 +1,199 @@
+"""The gateway when the path to the agent fails: a slow agent meets the deadline (504),
+a broker outage answers 503 and the gateway recovers by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from a2a.client import A2AClientError
+from a2a.helpers import new_text_message
+from a2a.types import Role, SendMessageRequest
+from support.clients import wait_for_cards
+from support.gateway import GatewayProcess
+from support.processes import ROOT, WorkerProcess, free_port
+
+pytestmark = pytest.mark.kafka
+
+HEADERS = {"A2A-Version": "1.0"}
+
+
+def _rpc(method: str, text: str) -> dict[str, Any]:
+    message = {"role": "ROLE_USER", "messageId": uuid.uuid4().hex, "parts": [{"text": text}]}
+    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": {"message": message}}
+
+
+@pytest.fixture(scope="module")
+def slow_gateway(
+    worker: WorkerProcess, bootstrap_servers: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
+    """A gateway serving only ``slow``, at the root, with a 2 s deadline."""
+    log = tmp_path_factory.mktemp("gw-slow") / "gateway.log"
+    process = GatewayProcess(bootstrap_servers, log, "--agent", "slow", "--timeout", "2")
+    process.start(wait_for="")
+    yield process
+    process.stop()
+
+
+async def test_one_agent_at_the_root(slow_gateway: GatewayProcess) -> None:
+    card = await slow_gateway.card()
+    assert card.name == "slow"
+    assert [i.url for i in card.supported_interfaces[:2]] == [slow_gateway.url] * 2
+    async with httpx.AsyncClient(timeout=10) as http:
+        other = await http.get(f"{slow_gateway.url}/data/.well-known/agent-card.json")
+    assert other.status_code == 404
+
+
+async def test_slow_agent_times_out_at_the_deadline(slow_gateway: GatewayProcess) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:
+        started = time.monotonic()
+        rpc = await http.post(slow_gateway.url, json=_rpc("SendMessage", "25"), headers=HEADERS)
+        rpc_seconds = time.monotonic() - started
+        started = time.monotonic()
+        rest = await http.post(
+            f"{slow_gateway.url}/message:send",
+            json=_rpc("SendMessage", "25")["params"],
+            headers=HEADERS,
+        )
+        rest_seconds = time.monotonic() - started
+        started = time.monotonic()
+        async with http.stream(
+            "POST", slow_gateway.url, json=_rpc("SendStreamingMessage", "25"), headers=HEADERS
+        ) as stream:
+            lines = [line async for line in stream.aiter_lines() if line]
+        stream_seconds = time.monotonic() - started
+    assert rpc.status_code == 504
+    assert rpc.json()["error"]["code"] == -32603
+    assert "Deadline exceeded" in rpc.json()["error"]["message"]
+    assert rest.status_code == 504
+    assert rest.json()["error"]["status"] == "DEADLINE_EXCEEDED"
+    assert "Deadline exceeded" in rest.json()["error"]["message"]
+    # The stream passes events on until the deadline, then ends with an error event.
+    assert lines[0].startswith("data:")
+    assert "event: error" in lines
+    assert "Deadline exceeded" in lines[-1]
+    for seconds in (rpc_seconds, rest_seconds, stream_seconds):
+        assert 2.0 <= seconds < 12.0
+
+
+async def test_a2a_sdk_client_gets_an_error_at_the_deadline(
+    slow_gateway: GatewayProcess,
+) -> None:
+    client = await slow_gateway.client("", "JSONRPC", streaming=False)
+    request = SendMessageRequest(message=new_text_message("25", role=Role.ROLE_USER))
+    started = time.monotonic()
+    try:
+        with pytest.raises(A2AClientError, match="504"):
+            async for _ in client.send_message(request):
+                pass
+    finally:
+        await client.close()
+    assert time.monotonic() - started < 12.0
+
+
+# ------------------------------------------------------------ broker outage
+
+
+class Broker:
+    """A broker of its own for this test, started and stopped by ``scripts/kafka``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(free_port()),
+            "KAFKA_DATA_DIR": str(data_dir),
+            "KAFKA_START_TIMEOUT": "120",
+        }
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def run(self, command: str) -> None:
+        result = subprocess.run(
+            [shutil.which("bash") or "/bin/bash", str(ROOT / "scripts" / "kafka"), command],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+
+
+async def _send(http: httpx.AsyncClient, url: str) -> httpx.Response:
+    return await http.post(url, json=_rpc("SendMessage", "Terran win rate"), headers=HEADERS)
+
+
+async def test_broker_outage_gives_503_and_the_gateway_recovers(tmp_path: Path) -> None:
+    broker = Broker(tmp_path / "kafka")
+    broker.run("start")
+    worker = WorkerProcess(
+        "support.worker_app",
+        bootstrap_servers=broker.bootstrap_servers,
+        app_id=f"outage-{uuid.uuid4().hex[:6]}",
+        datadir=tmp_path / "data",
+        log_path=tmp_path / "worker.log",
+    )
+    gateway = GatewayProcess(broker.bootstrap_servers, tmp_path / "gateway.log")
+    try:
+        worker.start()
+        await wait_for_cards(broker.bootstrap_servers, {"data"})
+        gateway.start()
+        async with httpx.AsyncClient(timeout=60) as http:
+            before = await _send(http, f"{gateway.url}/data")
+            assert before.json()["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED"
+
+            broker.run("stop")
+            started = time.monotonic()
+            down = await _send(http, f"{gateway.url}/data")
+            down_seconds = time.monotonic() - started
+            rest = await http.post(
+                f"{gateway.url}/data/message:send",
+                json=_rpc("SendMessage", "Zerg win rate")["params"],
+                headers=HEADERS,
+            )
+            assert down.status_code == 503
+            assert down.headers["retry-after"] == "1"
+            assert "Kafka broker" in down.json()["error"]["message"]
+            assert "unreachable" in down.json()["error"]["message"]
+            assert down_seconds < 15.0
+            assert rest.status_code == 503
+            assert rest.json()["error"]["status"] == "UNAVAILABLE"
+
+            broker.run("start")
+            answer = await _until_completed(http, f"{gateway.url}/data", timeout=150.0)
+        assert answer["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED"
+        assert gateway.process is not None and gateway.process.poll() is None
+    finally:
+        gateway.stop()
+        worker.stop()
+        broker.run("stop")
+
+
+async def _until_completed(http: httpx.AsyncClient, url: str, timeout: float) -> Any:
+    """The first completed answer from ``url`` within ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: Any = None
+    while loop.time() < deadline:
+        try:
+            response = await _send(http, url)
+            last = (response.status_code, response.text[:300])
+            if response.status_code == 200 and "result" in response.json():
+                return response.json()
+        except httpx.HTTPError as exc:
+            last = exc
+        await asyncio.sleep(1.0)
+    raise AssertionError(f"no answer through the gateway after {timeout}s: {last}")
