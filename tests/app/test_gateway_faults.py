@@ -17,10 +17,14 @@ import httpx
 import pytest
 from a2a.client import A2AClientError
 from a2a.helpers import new_text_message
-from a2a.types import Role, SendMessageRequest
-from support.clients import wait_for_cards
+from a2a.types import AgentCard, AgentInterface, Role, SendMessageRequest
+from aiokafka import AIOKafkaProducer
 from support.gateway import GatewayProcess
 from support.processes import ROOT, WorkerProcess, free_port
+from support.records import RawPeer
+
+from app import binding
+from app.registry import encode_card
 
 pytestmark = pytest.mark.kafka
 
@@ -132,68 +136,84 @@ class Broker:
         assert result.returncode == 0, result.stderr
 
 
-async def _send(http: httpx.AsyncClient, url: str) -> httpx.Response:
-    return await http.post(url, json=_rpc("SendMessage", "Terran win rate"), headers=HEADERS)
+async def _send(http: httpx.AsyncClient, url: str, message_id: str) -> httpx.Response:
+    body = _rpc("SendMessage", "Terran win rate")
+    body["params"]["message"]["messageId"] = message_id
+    return await http.post(url, json=body, headers=HEADERS)
+
+
+async def _publish_card(bootstrap_servers: str, name: str) -> None:
+    card = AgentCard(
+        name=name,
+        supported_interfaces=[
+            AgentInterface(
+                url=binding.KafkaAddress(bootstrap_servers, name).url,
+                protocol_binding=binding.KAFKA_PROTOCOL_BINDING,
+                protocol_version="1.0",
+            )
+        ],
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(binding.REGISTRY_TOPIC, encode_card(card), key=name.encode())
+    finally:
+        await producer.stop()
 
 
 async def test_broker_outage_gives_503_and_the_gateway_recovers(tmp_path: Path) -> None:
+    """No worker runs here: each request reaching the agent's requests topic, then
+    meeting the 3 s deadline (504), shows the gateway's path to Kafka works."""
     broker = Broker(tmp_path / "kafka")
     broker.run("start")
-    worker = WorkerProcess(
-        "support.worker_app",
-        bootstrap_servers=broker.bootstrap_servers,
-        app_id=f"outage-{uuid.uuid4().hex[:6]}",
-        datadir=tmp_path / "data",
-        log_path=tmp_path / "worker.log",
-    )
-    gateway = GatewayProcess(broker.bootstrap_servers, tmp_path / "gateway.log")
+    gateway = GatewayProcess(broker.bootstrap_servers, tmp_path / "gateway.log", "--timeout", "3")
+    url = f"{gateway.url}/ghost"
     try:
-        worker.start()
-        await wait_for_cards(broker.bootstrap_servers, {"data"})
-        gateway.start()
+        await _publish_card(broker.bootstrap_servers, "ghost")
+        gateway.start(wait_for="ghost")
+        peer = await RawPeer(broker.bootstrap_servers, binding.requests_topic("ghost")).start()
         async with httpx.AsyncClient(timeout=60) as http:
-            before = await _send(http, f"{gateway.url}/data")
-            assert before.json()["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED"
+            before = await _send(http, url, "before")
+            assert before.status_code == 504
+            await peer.wait_for(lambda r: b'"before"' in (r.value or b""))
+            await peer.stop()
 
             broker.run("stop")
             started = time.monotonic()
-            down = await _send(http, f"{gateway.url}/data")
+            down = await _send(http, url, "down")
             down_seconds = time.monotonic() - started
             rest = await http.post(
-                f"{gateway.url}/data/message:send",
-                json=_rpc("SendMessage", "Zerg win rate")["params"],
-                headers=HEADERS,
+                f"{url}/message:send", json=_rpc("SendMessage", "Zerg")["params"], headers=HEADERS
             )
             assert down.status_code == 503
             assert down.headers["retry-after"] == "1"
             assert "Kafka broker" in down.json()["error"]["message"]
             assert "unreachable" in down.json()["error"]["message"]
-            assert down_seconds < 15.0
+            assert down_seconds < 5.0
             assert rest.status_code == 503
             assert rest.json()["error"]["status"] == "UNAVAILABLE"
 
             broker.run("start")
-            answer = await _until_completed(http, f"{gateway.url}/data", timeout=150.0)
-        assert answer["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED"
+            peer = await RawPeer(broker.bootstrap_servers, binding.requests_topic("ghost")).start()
+            after = await _until_not_503(http, url, timeout=90.0)
+            assert after.status_code == 504
+            await peer.wait_for(lambda r: b'"after' in (r.value or b""))
+            await peer.stop()
         assert gateway.process is not None and gateway.process.poll() is None
     finally:
         gateway.stop()
-        worker.stop()
         broker.run("stop")
 
 
-async def _until_completed(http: httpx.AsyncClient, url: str, timeout: float) -> Any:
-    """The first completed answer from ``url`` within ``timeout`` seconds."""
+async def _until_not_503(http: httpx.AsyncClient, url: str, timeout: float) -> httpx.Response:
+    """The first answer from ``url`` that is not 503, within ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    last: Any = None
+    attempt = 0
     while loop.time() < deadline:
-        try:
-            response = await _send(http, url)
-            last = (response.status_code, response.text[:300])
-            if response.status_code == 200 and "result" in response.json():
-                return response.json()
-        except httpx.HTTPError as exc:
-            last = exc
+        attempt += 1
+        response = await _send(http, url, f"after-{attempt}")
+        if response.status_code != 503:
+            return response
         await asyncio.sleep(1.0)
-    raise AssertionError(f"no answer through the gateway after {timeout}s: {last}")
+    raise AssertionError(f"the gateway still answers 503 after {timeout}s")
