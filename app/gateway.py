@@ -121,19 +121,21 @@ class Gateway:
         self._transports: dict[str, KafkaTransport] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._starlette = Starlette()
-        self._starlette.router.default = _unknown_agent
+        self._starlette.router.default = self._unknown_agent
         self.asgi: ASGIApp = _BodyLimit(_StatusFromOutcome(self._starlette), config.max_body_bytes)
 
     async def start(self, ready_timeout: float = 10.0) -> None:
         """Starts following the registry and probing the broker.
 
-        Waits up to ``ready_timeout`` seconds for the registry to be read once; the
-        gateway also starts (and serves 404/503) when the broker is unreachable.
+        Waits up to ``ready_timeout`` seconds for the registry to be read once, unless
+        the broker is unreachable: then it starts at once and answers 503 until the
+        registry has been read.
         """
         self.probe.start()
         self.registry.start()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.registry.caught_up.wait(), ready_timeout)
+        if await self.probe.check():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.registry.caught_up.wait(), ready_timeout)
 
     async def stop(self) -> None:
         """Stops following the registry and closes every transport."""
@@ -143,6 +145,23 @@ class Gateway:
             self._discard(transport)
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+
+    async def _unknown_agent(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """404 for a path that names no registered agent (or no route of one); 503
+        while the registry could not be read yet because the broker is unreachable."""
+        agent = Request(scope, receive).url.path.strip("/").split("/", 1)[0]
+        if not self.registry.caught_up.is_set() and not self.probe.available:
+            status, name = 503, "UNAVAILABLE"
+            message = (
+                f"Service unavailable: {binding.REGISTRY_TOPIC} not read yet, the Kafka broker "
+                f"at {self.config.bootstrap_servers} is unreachable; retry later"
+            )
+        else:
+            status, name, message = 404, "NOT_FOUND", f"no agent or route at /{agent}"
+        response = JSONResponse(
+            {"error": {"code": status, "status": name, "message": message}}, status_code=status
+        )
+        await response(scope, receive, send)
 
     def _base_url(self, agent: str) -> str:
         if self.config.agent is not None:
@@ -208,23 +227,6 @@ async def _close_quietly(transport: KafkaTransport) -> None:
         await transport.close()
     except Exception as exc:
         logger.debug("closing a transport failed: %s", exc)
-
-
-async def _unknown_agent(scope: Scope, receive: Receive, send: Send) -> None:
-    """404 for a path that names no registered agent (or no route of one)."""
-    request = Request(scope, receive)
-    agent = request.url.path.strip("/").split("/", 1)[0]
-    response = JSONResponse(
-        {
-            "error": {
-                "code": 404,
-                "status": "NOT_FOUND",
-                "message": f"no agent or route at /{agent}",
-            }
-        },
-        status_code=404,
-    )
-    await response(scope, receive, send)
 
 
 class _BodyLimit:

@@ -207,6 +207,19 @@ async def test_broker_outage_gives_503_and_the_gateway_recovers(tmp_path: Path) 
         broker.run("stop")
 
 
+async def test_gateway_started_without_a_broker_answers_503(tmp_path: Path) -> None:
+    gateway = GatewayProcess(f"127.0.0.1:{free_port()}", tmp_path / "gateway.log")
+    try:
+        gateway.start(wait_for=None)
+        async with httpx.AsyncClient(timeout=10) as http:
+            card = await http.get(f"{gateway.url}/data/.well-known/agent-card.json")
+            rpc = await http.post(f"{gateway.url}/data", json=_rpc("SendMessage", "hi"))
+    finally:
+        gateway.stop()
+    assert [card.status_code, rpc.status_code] == [503, 503]
+    assert "unreachable" in rpc.json()["error"]["message"]
+
+
 async def _until_not_503(http: httpx.AsyncClient, url: str, timeout: float) -> httpx.Response:
     """The first answer from ``url`` that is not 503, within ``timeout`` seconds."""
     loop = asyncio.get_running_loop()

@@ -49,10 +49,11 @@ class GatewayProcess:
         """The gateway's base URL."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait_for: str = "data", timeout: float = 60.0) -> GatewayProcess:
+    def start(self, wait_for: str | None = "data", timeout: float = 60.0) -> GatewayProcess:
         """Starts the gateway and waits until it serves ``wait_for``'s card.
 
-        ``wait_for=""`` waits for the root card (``--agent`` mode).
+        ``wait_for=""`` waits for the root card (``--agent`` mode); ``None`` for any
+        HTTP answer.
 
         Raises:
             RuntimeError: it exited or was not ready within ``timeout`` seconds.
@@ -79,7 +80,8 @@ class GatewayProcess:
                     f"gateway exited with {self.process.returncode}:\n{self.log_tail()}"
                 )
             try:
-                if httpx.get(self.url + path, timeout=5).status_code == 200:
+                status = httpx.get(self.url + path, timeout=5).status_code
+                if status == 200 or wait_for is None:
                     return self
             except httpx.HTTPError:
                 pass
