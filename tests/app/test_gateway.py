@@ -205,7 +205,7 @@ async def cancel(via: Via, name: str) -> list[Any]:
 async def subscribe(via: Via, name: str) -> list[Any]:
     """Subscribe to a running task: its snapshot first, then events until completed."""
     poller = await via(name, "slow", streaming=False, polling=True)
-    (event,) = await _events(poller.send_message(_ask("6")))
+    (event,) = await _events(poller.send_message(_ask("15")))
     client = await via(name, "slow", streaming=True)
     events = await _events(client.subscribe(SubscribeToTaskRequest(id=event.task.id)))
     task = await client.get_task(GetTaskRequest(id=event.task.id))
@@ -391,6 +391,16 @@ async def test_gateway_bindings_answer_like_kafka(via: Via, scenario: str) -> No
 
 
 # ------------------------------------------------------- the gateway itself
+
+
+@pytest.mark.parametrize("name", ["JSONRPC", "HTTP+JSON"])
+async def test_streams_pass_events_on_as_they_come(via: Via, name: str) -> None:
+    client = await via(name, "slow", streaming=True)
+    arrivals = []
+    async for _ in client.send_message(_ask("10")):  # ten ticks, 0.2 s apart
+        arrivals.append(asyncio.get_running_loop().time())
+    assert len(arrivals) >= 12
+    assert arrivals[-1] - arrivals[0] >= 1.0  # not held back until the task ended
 
 
 async def test_card_lists_gateway_interfaces_then_kafka(gateway: GatewayProcess) -> None:
