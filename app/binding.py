@@ -1,7 +1,7 @@
 """The A2A Kafka binding: topic names, record headers, routing keys and JSON-RPC records.
 
 This module is the single place where the wire format lives; the worker
-(:mod:`app.server`) and the client (:mod:`app.transport`) both use it, and
+(:mod:`app.kafka_handler`) and the client (:mod:`app.transport`) both use it, and
 ``docs/kafka-binding.md`` specifies it. It is the A2A JSON-RPC binding (A2A v1.0,
 section 9) with a Kafka record in place of an HTTP body or SSE event:
 
@@ -148,8 +148,8 @@ def task_routing_key(task_id: str) -> str:
 def routing_key(method: str, params: Mapping[str, Any]) -> str | None:
     """The Kafka record key for a request, from its method and protobuf-JSON params.
 
-    ``SendMessage``/``SendStreamingMessage`` route by ``message.contextId`` (else by
-    the task's key); task-scoped methods by their task id; ``ListTasks`` by its
+    ``SendMessage``/``SendStreamingMessage`` route by the task's key when they name a
+    ``taskId`` (the task decides its context, A2A 1.0 §3.4), else by ``message.contextId``; task-scoped methods by their task id; ``ListTasks`` by its
     ``contextId`` filter. ``None`` means any partition will do (an unfiltered
     ``ListTasks``, ``GetExtendedAgentCard``) or the params are malformed (the handler
     then answers with ``InvalidParamsError``).
@@ -163,7 +163,7 @@ def routing_key(method: str, params: Mapping[str, Any]) -> str | None:
         if not isinstance(message, Mapping):
             return None
         context_id, task_id = text(message.get("contextId")), text(message.get("taskId"))
-        return context_id or (task_routing_key(task_id) if task_id else None)
+        return task_routing_key(task_id) if task_id else context_id
     if method in ("GetTask", "CancelTask", "SubscribeToTask"):
         task_id = text(params.get("id"))
     elif "PushNotificationConfig" in method:
@@ -202,11 +202,16 @@ def service_parameters(headers: Iterable[tuple[str, bytes]] | None) -> dict[str,
     }
 
 
+#: Headers that carry credentials: never copied to a dead letter or a log.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+def redact_headers(headers: Iterable[tuple[str, bytes]] | None) -> list[tuple[str, bytes]]:
+    """``headers`` without the ones that carry credentials (:data:`CREDENTIAL_HEADERS`)."""
+    return [(key, raw) for key, raw in headers or () if key.lower() not in CREDENTIAL_HEADERS]
+
+
 def encode_json(payload: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON of a JSON-RPC object."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
-
-def jsonrpc_request(method: str, params: Mapping[str, Any], request_id: str) -> dict[str, Any]:
-    """A JSON-RPC 2.0 request object (JSON-RPC 2.0 §4)."""
-    return {"jsonrpc": "2.0", "method": method, "params": dict(params), "id": request_id}

@@ -9,9 +9,17 @@ from __future__ import annotations
 import sys
 from typing import NoReturn
 
-from a2a.client import A2AClientError, ClientConfig
+from a2a.client import A2AClientError, Client, ClientConfig
 from a2a.helpers import get_artifact_text, get_message_text, new_text_message
-from a2a.types import GetTaskRequest, Role, SendMessageRequest, StreamResponse, Task, TaskState
+from a2a.types import (
+    GetTaskRequest,
+    ListTasksRequest,
+    Role,
+    SendMessageRequest,
+    StreamResponse,
+    Task,
+    TaskState,
+)
 from a2a.utils.errors import A2AError
 from faust.cli import AppCommand, argument, option
 from google.protobuf.json_format import MessageToJson
@@ -44,6 +52,21 @@ def describe_event(event: StreamResponse) -> str | None:
         return f"[{artifact.name or artifact.artifact_id}] {get_artifact_text(artifact)}"
     if event.HasField("message"):
         return f"[message] {get_message_text(event.message)}"
+    return None
+
+
+async def waiting_task(client: Client, context_id: str) -> str | None:
+    """The id of the conversation's latest task if it waits for the caller, else ``None``.
+
+    ``ListTasks`` answers newest first (A2A 1.0 §3.1.4); a task in ``input-required``
+    or ``auth-required`` is continued by the next message rather than left waiting.
+    """
+    page = await client.list_tasks(ListTasksRequest(context_id=context_id, page_size=1))
+    if page.tasks and page.tasks[0].status.state in (
+        TaskState.TASK_STATE_INPUT_REQUIRED,
+        TaskState.TASK_STATE_AUTH_REQUIRED,
+    ):
+        return page.tasks[0].id
     return None
 
 
@@ -82,12 +105,22 @@ def register_commands(worker: A2AWorker) -> None:
         task_id: str | None,
         timeout: float,
     ) -> None:
-        """Send TEXT to AGENT as a streaming message and print each event."""
+        """Send TEXT to AGENT as a streaming message and print each event.
+
+        With ``--context-id`` alone, a conversation whose latest task waits for input
+        (``input-required``, ``auth-required``) continues that task.
+        """
         try:
             card = await resolve_card(bootstrap, agent)
         except (A2AClientError, A2AError) as exc:
             _fail(self, str(exc))
         client = kafka_client_factory(ClientConfig(streaming=True), timeout=timeout).create(card)
+        if context_id and not task_id:
+            try:
+                task_id = await waiting_task(client, context_id)
+            except (A2AClientError, A2AError) as exc:
+                await client.close()
+                _fail(self, f"{agent}: {exc}")
         message = new_text_message(
             text, role=Role.ROLE_USER, context_id=context_id, task_id=task_id
         )

@@ -74,4 +74,3 @@ def register_retention(worker: A2AWorker) -> None:
                     await hosted.tasks.delete(task.id, ServerCallContext())
                     await hosted.push_configs.delete_info(task.id, ServerCallContext())
                     hosted.conversations.remove(task.context_id, task.id)
-                worker.forget_messages(hosted.spec.name, {task.id for task in gone})

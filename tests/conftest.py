@@ -51,7 +51,7 @@ def worker(
         env={"FAUST_A2A_MAX_REQUEST_BYTES": "65536"},
     )
     process.start()
-    asyncio.run(wait_for_cards(bootstrap_servers, {"data", "cs", "balance", "slow"}))
+    asyncio.run(wait_for_cards(bootstrap_servers, {"data", "cs", "balance", "slow", "turns", "faulty"}))
     yield process
     process.stop()
 

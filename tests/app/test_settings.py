@@ -30,3 +30,20 @@ def test_every_field_has_a_variable() -> None:
 def test_a_bad_number_names_the_variable() -> None:
     with pytest.raises(ValueError, match="FAUST_A2A_MAX_IN_FLIGHT"):
         Settings.from_env({"FAUST_A2A_MAX_IN_FLIGHT": "lots"})
+
+
+def test_faust_datadir_option_wins_over_the_environment() -> None:
+    environ = {"FAUST_A2A_DATADIR": "/from/env"}
+    argv = ["/venv/bin/faust", "--datadir", "/from/cli", "-A", "app", "worker"]
+    assert Settings.from_env(environ, argv).datadir == "/from/cli"
+    assert Settings.from_env(environ, ["/venv/bin/faust", "-D", "/short", "-A", "app"]).datadir == "/short"
+    assert Settings.from_env(environ, ["faust", "--datadir=/eq", "worker"]).datadir == "/eq"
+    assert Settings.from_env(environ, ["faust", "-A", "app", "worker"]).datadir == "/from/env"
+    # Another program's -D is not Faust's.
+    assert Settings.from_env(environ, ["pytest", "-D", "x"]).datadir == "/from/env"
+
+
+def test_request_handler_choice_is_checked() -> None:
+    assert Settings.from_env({"FAUST_A2A_REQUEST_HANDLER": "default"}, []).request_handler == "default"
+    with pytest.raises(ValueError, match="FAUST_A2A_REQUEST_HANDLER"):
+        Settings.from_env({"FAUST_A2A_REQUEST_HANDLER": "fast"}, [])
