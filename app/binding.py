@@ -31,6 +31,9 @@ from aiokafka.partitioner import DefaultPartitioner
 #: specification (``docs/kafka-binding.md``), as A2A 1.0.1 §5.8 and §12.7 ask of a custom
 #: binding. A breaking change of the wire format gets a new URI.
 KAFKA_PROTOCOL_BINDING = "urn:faust-a2a:binding:kafka:v1"
+#: Where the binding is specified, relative to the faust-a2a source tree; cards link it
+#: in ``AgentCard.documentation_url`` (A2A 1.0.1 §12.7 asks for a link to the spec).
+KAFKA_BINDING_SPEC = "docs/kafka-binding.md"
 #: Identifiers older cards used for the same wire format; accepted for one version.
 LEGACY_PROTOCOL_BINDINGS = ("KAFKA",)
 #: URL scheme of a Kafka interface: ``kafka://host:port[,host:port]/<requests topic>``.

@@ -38,17 +38,19 @@ def agent_card(
     ``supported_interfaces`` holds one interface with protocol binding
     :data:`app.binding.KAFKA_PROTOCOL_BINDING` and URL
     ``kafka://<bootstrap>/agent.<name>.requests`` (A2A 1.0 §12.7: a custom binding is
-    declared in the card like a standard one). With ``authentication`` (the worker
-    verifies callers, :mod:`app.auth`), the card declares the HTTP bearer scheme with
-    bearer format JWT and requires it (A2A 1.0 §4.5, ``securitySchemes`` and
-    ``securityRequirements``): a2a-sdk's ``AuthInterceptor`` then sends the token as
-    the ``authorization`` service parameter.
+    declared in the card like a standard one). ``documentation_url`` links the binding's
+    specification, :data:`app.binding.KAFKA_BINDING_SPEC` (§12.7, §5.8). With
+    ``authentication`` (the worker verifies callers, :mod:`app.auth`), the card declares
+    the HTTP bearer scheme with bearer format JWT and requires it (A2A 1.0 §4.5,
+    ``securitySchemes`` and ``securityRequirements``): a2a-sdk's ``AuthInterceptor``
+    then sends the token as the ``authorization`` service parameter.
     """
     address = binding.KafkaAddress(bootstrap_servers=bootstrap_servers, agent=spec.name)
     card = AgentCard(
         name=spec.name,
         description=spec.description,
         version=version,
+        documentation_url=binding.KAFKA_BINDING_SPEC,
         supported_interfaces=[
             AgentInterface(
                 url=address.url,

@@ -1,4 +1,4 @@
-"""Faust CLI commands: ``faust -A app agents | ask | task``.
+"""Faust CLI commands: ``faust -A app agents | ask | task | gateway``.
 
 They are clients: they find agents in ``agent.registry`` and call them through
 a2a-sdk's ``Client`` over :class:`app.transport.KafkaTransport`, like any caller.
@@ -101,7 +101,7 @@ async def waiting_task(client: Client, context_id: str) -> str | None:
 
 
 def register_commands(worker: A2AWorker) -> None:
-    """Adds the ``agents``, ``ask`` and ``task`` commands to the worker's Faust app."""
+    """Adds the ``agents``, ``ask``, ``task`` and ``gateway`` commands to the worker's Faust app."""
     app = worker.app
     kafka = worker.settings.kafka
 
@@ -213,3 +213,38 @@ def register_commands(worker: A2AWorker) -> None:
             self.say(MessageToJson(found))
             return
         _fail(self, f"task {task_id} not found")
+
+    @app.command(
+        option("--host", type=str, default="127.0.0.1", help="Address to bind."),
+        option("--port", type=int, default=8080, help="Port to bind."),
+        option("--agent", type=str, default=None, help="Serve only this agent, at /."),
+        option(
+            "--public-url",
+            type=str,
+            default=None,
+            help="The gateway's URL as callers reach it; default http://HOST:PORT.",
+        ),
+        option("--timeout", type=float, default=40.0, help="Deadline of every call, seconds."),
+    )
+    async def gateway(
+        self: AppCommand,
+        host: str,
+        port: int,
+        agent: str | None,
+        public_url: str | None,
+        timeout: float,
+    ) -> None:
+        """Serve every agent of agent.registry over A2A HTTP (JSON-RPC and HTTP+JSON)."""
+        try:
+            from app.gateway import GatewayConfig, serve
+        except ImportError as exc:
+            _fail(self, f"the gateway needs: pip install 'faust-a2a[gateway]' ({exc})")
+        config = GatewayConfig(
+            bootstrap_servers=bootstrap,
+            public_url=(public_url or f"http://{host}:{port}").rstrip("/"),
+            agent=agent,
+            timeout=timeout,
+            max_body_bytes=worker.settings.max_request_bytes,
+        )
+        self.say(f"gateway: {config.public_url} (agents from {bootstrap})")
+        await serve(config, host, port)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
+
 from a2a.client import AgentCardResolutionError
 from a2a.types import AgentCard
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -10,6 +14,8 @@ from google.protobuf.json_format import MessageToJson, Parse
 
 from app import binding
 from app.kafka_config import KafkaConfig, explain, kafka_config
+
+logger = logging.getLogger(__name__)
 
 
 def encode_card(card: AgentCard) -> bytes:
@@ -100,3 +106,91 @@ async def resolve_card(kafka: KafkaConfig | str, agent: str, *, timeout: float =
         raise AgentCardResolutionError(
             f"no agent {agent!r} in {binding.REGISTRY_TOPIC} (known: {known})"
         ) from None
+
+
+class RegistryTail:
+    """Follows ``agent.registry`` while it runs: the live cards, updated as records arrive.
+
+    Reads the compacted topic from its start and keeps reading; the last record of a
+    name wins and a tombstone retires the agent (as :func:`fetch_cards`). Each time
+    the set of cards changes, ``on_change`` is called with all live cards. While the
+    topic does not exist yet, or the broker is unreachable, it retries every
+    ``retry_interval`` seconds and starts over from the beginning of the topic.
+
+    Args:
+        bootstrap_servers: ``host:port[,host:port]``.
+        on_change: Called with ``{agent name: AgentCard}`` after every change.
+        retry_interval: Seconds between attempts to (re)start following.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        on_change: Callable[[dict[str, AgentCard]], None],
+        *,
+        retry_interval: float = 1.0,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.cards: dict[str, AgentCard] = {}
+        self.caught_up = asyncio.Event()
+        self._on_change = on_change
+        self._retry_interval = retry_interval
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Starts following the topic in the background."""
+        self._task = asyncio.create_task(self._run(), name="registry-tail")
+
+    async def stop(self) -> None:
+        """Stops following."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("following %s failed, retrying: %s", binding.REGISTRY_TOPIC, exc)
+            await asyncio.sleep(self._retry_interval)
+
+    async def _follow(self) -> None:
+        partitions = await _partitions(self.bootstrap_servers, binding.REGISTRY_TOPIC)
+        if not partitions:
+            self.caught_up.set()
+            return
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=500,
+        )
+        await consumer.start()
+        try:
+            tps = [TopicPartition(binding.REGISTRY_TOPIC, p) for p in partitions]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            cards: dict[str, AgentCard] = {}
+            behind = {tp for tp in tps if ends[tp] > 0}
+            while True:
+                batches = await consumer.getmany(timeout_ms=1000)
+                for tp, records in batches.items():
+                    for record in records:
+                        name = (record.key or b"").decode()
+                        if record.value:
+                            cards[name] = Parse(
+                                record.value, AgentCard(), ignore_unknown_fields=True
+                            )
+                        else:
+                            cards.pop(name, None)
+                    if tp in behind and await consumer.position(tp) >= ends[tp]:
+                        behind.discard(tp)
+                if not behind and (cards != self.cards or not self.caught_up.is_set()):
+                    self.cards = dict(cards)
+                    self._on_change(self.cards)
+                    self.caught_up.set()
+        finally:
+            await consumer.stop()
