@@ -240,11 +240,11 @@ def register_commands(worker: A2AWorker) -> None:
         except ImportError as exc:
             _fail(self, f"the gateway needs: pip install 'faust-a2a[gateway]' ({exc})")
         config = GatewayConfig(
-            bootstrap_servers=bootstrap,
+            bootstrap_servers=kafka.bootstrap_servers,
             public_url=(public_url or f"http://{host}:{port}").rstrip("/"),
             agent=agent,
             timeout=timeout,
             max_body_bytes=worker.settings.max_request_bytes,
         )
-        self.say(f"gateway: {config.public_url} (agents from {bootstrap})")
+        self.say(f"gateway: {config.public_url} (agents from {kafka.bootstrap_servers})")
         await serve(config, host, port)

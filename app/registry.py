@@ -118,19 +118,20 @@ class RegistryTail:
     ``retry_interval`` seconds and starts over from the beginning of the topic.
 
     Args:
-        bootstrap_servers: ``host:port[,host:port]``.
+        kafka: Kafka connection settings, or bootstrap servers ``host:port[,host:port]``
+            with the environment's security settings.
         on_change: Called with ``{agent name: AgentCard}`` after every change.
         retry_interval: Seconds between attempts to (re)start following.
     """
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConfig | str,
         on_change: Callable[[dict[str, AgentCard]], None],
         *,
         retry_interval: float = 1.0,
     ) -> None:
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = kafka_config(kafka)
         self.cards: dict[str, AgentCard] = {}
         self.caught_up = asyncio.Event()
         self._on_change = on_change
@@ -158,12 +159,12 @@ class RegistryTail:
             await asyncio.sleep(self._retry_interval)
 
     async def _follow(self) -> None:
-        partitions = await _partitions(self.bootstrap_servers, binding.REGISTRY_TOPIC)
+        partitions = await _partitions(self.kafka, binding.REGISTRY_TOPIC)
         if not partitions:
             self.caught_up.set()
             return
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers,
+            **self.kafka.client_options(),
             enable_auto_commit=False,
             fetch_max_wait_ms=500,
         )
