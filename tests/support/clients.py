@@ -9,8 +9,8 @@ from a2a.client import Client
 from a2a.types import AgentCard
 from aiokafka import AIOKafkaProducer
 
-from app.kafka_config import KafkaConfig
 from app import binding
+from app.kafka_config import KafkaConfig
 from app.registry import fetch_cards
 
 #: ``connect(agent, **ClientConfig fields)`` → an a2a-sdk ``Client``.
