@@ -79,8 +79,8 @@ from a2a.utils.task import apply_history_length, validate_history_length
 from app.auth import owner_context
 from app.executions import END, Execution, Executions, Item
 from app.validation import validated
-from tables import ConversationIndex
-from tables.changelog import HandedOver
+from tables import ConversationIndex, FaustTaskStore
+from tables.changelog import HandedOver, WriteBehind
 
 logger = logging.getLogger(__name__)
 
@@ -260,6 +260,8 @@ class _TaskEvents(EventQueue):
         task.status.CopyFrom(
             _status(TaskState.TASK_STATE_FAILED, str(error) or type(error).__name__)
         )
+        if isinstance(error, TaskTooLarge):
+            task.ClearField("artifacts")
         await self._handler.save(task, self._call_context, new=new)
         update = TaskStatusUpdateEvent(
             task_id=task.id, context_id=task.context_id, status=task.status
@@ -294,6 +296,10 @@ class LeanRequestHandler(RequestHandler):
         push_config_store: Push-notification configs; ``None`` turns them off.
         push_sender: Called with every task change (``PushNotificationSender``).
         push_url_validator: Refuses webhook URLs (a2a-sdk's hook of the same name).
+        writes: Holds task writes to the end of the event loop step
+            (``tables.changelog.WriteBehind``), so several events applied in one step
+            cost one changelog record; ``None`` writes each at once. Whoever produces
+            an answer must flush it first.
         extended_agent_card: The card ``GetExtendedAgentCard`` answers with.
         extended_card_modifier: Adapts the extended card to the caller.
     """
@@ -315,8 +321,10 @@ class LeanRequestHandler(RequestHandler):
         extended_agent_card: AgentCard | None = None,
         extended_card_modifier: Callable[[AgentCard, ServerCallContext], Awaitable[AgentCard]]
         | None = None,
+        writes: WriteBehind | None = None,
     ) -> None:
         self._executor = agent_executor
+        self._writes = writes
         self._store = task_store
         self._agent_card = agent_card
         self._conversations = conversations
@@ -708,8 +716,14 @@ class LeanRequestHandler(RequestHandler):
     # -- stores ------------------------------------------------------------------------
 
     async def save(self, task: Task, context: ServerCallContext, *, new: bool = False) -> None:
-        """Saves ``task`` (one changelog record); a new task joins its conversation."""
-        await self._store.save(task, context)
+        """Saves ``task`` (one changelog record, deferred to the end of the loop step
+        with ``writes``); a new task joins its conversation."""
+        store = self._store
+        if self._writes is not None and isinstance(store, FaustTaskStore):
+            task_id, data = task.id, store.encode(task)
+            self._writes.defer((id(store), task_id), lambda: store.put(task_id, data, context))
+        else:
+            await store.save(task, context)
         if new:
             self._conversations.add(task.context_id, task.id, resolve_user_scope(context))
 

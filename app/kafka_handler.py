@@ -34,7 +34,6 @@ from a2a.extensions.common import HTTP_EXTENSION_HEADER, get_requested_extension
 from a2a.server.context import ServerCallContext
 from a2a.server.jsonrpc_models import JSONParseError, JSONRPCError, MethodNotFoundError
 from a2a.server.request_handlers import RequestHandler, build_error_response
-from a2a.server.routes.common import serialize_list_tasks_response
 from a2a.types import (
     CancelTaskRequest,
     DeleteTaskPushNotificationConfigRequest,
@@ -43,6 +42,7 @@ from a2a.types import (
     GetTaskRequest,
     ListTaskPushNotificationConfigsRequest,
     ListTasksRequest,
+    ListTasksResponse,
     SendMessageRequest,
     SendMessageResponse,
     SubscribeToTaskRequest,
@@ -60,7 +60,7 @@ from a2a.utils.errors import (
 )
 from a2a.utils.version_validator import validate_version
 from aiokafka.errors import MessageSizeTooLargeError
-from google.protobuf.json_format import ParseDict
+from google.protobuf.json_format import MessageToDict, ParseDict
 from google.protobuf.message import Message as ProtoMessage
 
 from app import binding
@@ -402,7 +402,7 @@ class KafkaHandler:
                 return _task(await handler.on_cancel_task(request, context))
             case "ListTasks":
                 listed = await handler.on_list_tasks(request, context)
-                return serialize_list_tasks_response(listed, request.include_artifacts)
+                return _list_tasks_result(listed, request.include_artifacts)
             case "CreateTaskPushNotificationConfig":
                 return message_to_dict(
                     await handler.on_create_task_push_notification_config(request, context)
@@ -482,6 +482,19 @@ def _task(task: Task | None) -> dict[str, Any]:
     if task is None:
         raise TaskNotFoundError
     return message_to_dict(task)
+
+
+def _list_tasks_result(listed: ListTasksResponse, include_artifacts: bool) -> dict[str, Any]:
+    """``ListTasks``' result as a2a-sdk's JSON-RPC server writes it (every field, even
+    default ones; artifacts only when asked for). Not imported from ``a2a.server.routes``,
+    which needs the HTTP server's packages (Starlette) that a worker does without."""
+    result = MessageToDict(
+        listed, preserving_proto_field_name=False, always_print_fields_with_no_presence=True
+    )
+    if not include_artifacts:
+        for task in result["tasks"]:
+            task.pop("artifacts", None)
+    return result
 
 
 def _result(request_id: str | int | None, result: Any) -> bytes:

@@ -37,7 +37,7 @@ from app.registry import encode_card
 from app.sdk_handler import sdk_request_handler
 from app.settings import Settings
 from tables import ConversationIndex, FaustPushNotificationConfigStore, FaustTaskStore
-from tables.changelog import Changelogs, HandedOver, Ownership, TrackedTable
+from tables.changelog import Changelogs, HandedOver, Ownership, TrackedTable, WriteBehind
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ def _graceful_worker(a2a: A2AWorker) -> type[faust.Worker]:
             await a2a.executions.hand_over(
                 range(a2a.settings.partitions), float(a2a.settings.handover_timeout)
             )
+            a2a.writes.flush()
             await a2a.peers.close()
             await super().on_stop()
 
@@ -144,6 +145,7 @@ class A2AWorker:
         self.contexts_table = self._table("contexts", "context id → task ids (JSON)")
         self.push_configs_table = self._table("push-configs", "task id → push configs")
         self.authenticator = Authenticator.from_settings(settings)
+        self.writes = WriteBehind()
         self.changelogs = Changelogs(
             [self.tasks_table, self.contexts_table, self.push_configs_table]
         )
@@ -212,12 +214,13 @@ class A2AWorker:
                 push_config_store=push_configs,
                 extended_agent_card=extended_agent_card(spec, card),
                 extended_card_modifier=extended_card_modifier(card),
+                writes=self.writes,
             )
         kafka_handler = KafkaHandler(
             spec.name,
             request_handler,
             produce=self._produce,
-            acknowledged=self.changelogs.acknowledged,
+            acknowledged=self._acknowledged,
             max_request_bytes=self.settings.max_request_bytes,
             authenticator=self.authenticator,
         )
@@ -232,6 +235,12 @@ class A2AWorker:
         return HostedAgent(
             spec, card, tasks, conversations, push_configs, request_handler, kafka_handler
         )
+
+    async def _acknowledged(self, partition: int) -> None:
+        """Makes the held table writes, then waits until the partition's changelog
+        records are acknowledged: an answer never runs ahead of the state."""
+        self.writes.flush()
+        await self.changelogs.acknowledged(partition)
 
     async def _produce(self, record: OutgoingRecord) -> Awaitable[Any]:
         return await self.app.producer.send(
@@ -366,6 +375,7 @@ class A2AWorker:
         revoked: set[TP] = args[0] if args else kwargs["revoked"]
         partitions = {tp.partition for tp in revoked}
         await self.executions.hand_over(partitions, float(self.settings.handover_timeout))
+        self.writes.flush()
         self.ownership.revoke(partitions)
 
     async def _on_start(self) -> None:

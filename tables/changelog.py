@@ -18,12 +18,16 @@ tables:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import contextvars
+import logging
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import faust
 from faust import current_event
 from faust.types import FutureMessage
+
+logger = logging.getLogger(__name__)
 
 
 class HandedOver(Exception):
@@ -133,3 +137,45 @@ class Changelogs:
             future.result()
             if table.latest_writes.get(partition) is future:
                 del table.latest_writes[partition]
+
+
+class WriteBehind:
+    """Table writes held to the end of the event loop's current step.
+
+    An executor often applies several events in one step of the event loop (a status,
+    an artifact, the final status, with nothing awaited in between); writing the task
+    once, at the end of the step, costs one changelog record instead of one per event.
+    Each write runs in the ``contextvars`` context it was deferred from, so it lands in
+    the partition of the request that made it. :meth:`flush` runs the pending writes at
+    once: call it before an answer is produced (the answer must not run ahead of the
+    state it reports) and before a partition is handed over.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[Hashable, Callable[[], Any]] = {}
+        self._scheduled = False
+
+    def defer(self, key: Hashable, write: Callable[[], Any]) -> None:
+        """Holds ``write``; a later write with the same ``key`` replaces it."""
+        context = contextvars.copy_context()
+        self._pending[key] = lambda: context.run(write)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_later)
+
+    def flush(self) -> None:
+        """Runs every pending write now, in the order the keys were first deferred.
+
+        A write whose partition was revoked meanwhile is not made (:class:`HandedOver`,
+        logged): the partition's new owner has the task.
+        """
+        pending, self._pending = self._pending, {}
+        for write in pending.values():
+            try:
+                write()
+            except HandedOver as exc:
+                logger.info("table write not made: %s", exc)
+
+    def _flush_later(self) -> None:
+        self._scheduled = False
+        self.flush()

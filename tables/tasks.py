@@ -10,10 +10,19 @@ from a2a.server.owner_resolver import OwnerResolver, resolve_user_scope
 from a2a.server.tasks import TaskStore
 from a2a.types import ListTasksRequest, ListTasksResponse, Task
 from a2a.utils.constants import DEFAULT_LIST_TASKS_PAGE_SIZE
+from a2a.utils.errors import InternalError
 from faust import current_event
 
 from app import binding, listing
 from tables.keys import scoped, split
+
+#: Default largest stored task, bytes: a changelog record must fit Faust's producer
+#: (``producer_max_request_size`` 1,000,000), with room for the key and headers.
+MAX_TASK_BYTES = 1_000_000 - 8192
+
+
+class TaskTooLarge(InternalError):
+    """A task grew larger than a stored task may be (:data:`MAX_TASK_BYTES`)."""
 
 
 class FaustTaskStore(TaskStore):
@@ -43,6 +52,9 @@ class FaustTaskStore(TaskStore):
             :meth:`list` inside a request answers for that request's partition only.
         owner_resolver: The owner of a call (default: the user name of
             ``ServerCallContext.user``, ``""`` when unauthenticated).
+        max_task_bytes: The largest task stored, bytes; default 1,000,000 less 8 KiB
+            for the record's key and headers (Faust's ``producer_max_request_size``,
+            Kafka's ``max.request.size``).
     """
 
     def __init__(
@@ -52,16 +64,42 @@ class FaustTaskStore(TaskStore):
         *,
         partitions: int | None = None,
         owner_resolver: OwnerResolver = resolve_user_scope,
+        max_task_bytes: int = MAX_TASK_BYTES,
     ) -> None:
         self._table = table
+        self._max_task_bytes = max_task_bytes
         self._agent = agent
         self._partitions = partitions
         self._owner = owner_resolver
 
     async def save(self, task: Task, context: ServerCallContext) -> None:
         """Writes ``task`` for the call's owner (a changelog record in the current
-        request's partition)."""
-        self._table[self._key(task.id, context)] = task.SerializeToString()
+        request's partition).
+
+        Raises:
+            TaskTooLarge: the task is larger than a changelog record may be.
+        """
+        self.put(task.id, self.encode(task), context)
+
+    def encode(self, task: Task) -> bytes:
+        """The task as stored (protobuf bytes).
+
+        Raises:
+            TaskTooLarge: it is larger than ``max_task_bytes``: Kafka would refuse its
+                changelog record, and Faust's producer would stop with it.
+        """
+        data = task.SerializeToString()
+        if len(data) > self._max_task_bytes:
+            raise TaskTooLarge(
+                message=f"task {task.id} is {len(data)} bytes, more than a stored task may "
+                f"be ({self._max_task_bytes})"
+            )
+        return data
+
+    def put(self, task_id: str, data: bytes, context: ServerCallContext) -> None:
+        """Writes encoded task ``data`` (:meth:`encode`) synchronously, for writes held
+        to the end of an event-loop step."""
+        self._table[self._key(task_id, context)] = data
 
     async def get(self, task_id: str, context: ServerCallContext) -> Task | None:
         """The task ``task_id`` of this agent and the call's owner, or ``None``."""
