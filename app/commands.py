@@ -1,4 +1,4 @@
-"""Faust CLI commands: ``faust -A app agents | ask | task``.
+"""Faust CLI commands: ``faust -A app agents | ask | task | retire``.
 
 They are clients: they find agents in ``agent.registry`` and call them through
 a2a-sdk's ``Client`` over :class:`app.transport.KafkaTransport`, like any caller.
@@ -16,7 +16,7 @@ from a2a.utils.errors import A2AError
 from faust.cli import AppCommand, argument, option
 from google.protobuf.json_format import MessageToJson
 
-from app.registry import fetch_cards, resolve_card
+from app.registry import fetch_cards, resolve_card, retire_agent
 from app.transport import kafka_client_factory
 from app.worker import A2AWorker
 
@@ -48,7 +48,7 @@ def describe_event(event: StreamResponse) -> str | None:
 
 
 def register_commands(worker: A2AWorker) -> None:
-    """Adds the ``agents``, ``ask`` and ``task`` commands to the worker's Faust app."""
+    """Adds the ``agents``, ``ask``, ``task`` and ``retire`` commands to the worker's Faust app."""
     app = worker.app
     bootstrap = worker.settings.bootstrap_servers
 
@@ -66,6 +66,15 @@ def register_commands(worker: A2AWorker) -> None:
             self.say(f"    interface: {card.supported_interfaces[0].url}")
             for skill in card.skills:
                 self.say(f"    skill {skill.id}: {skill.description}")
+
+    @app.command(argument("agent"))
+    async def retire(self: AppCommand, agent: str) -> None:
+        """Remove AGENT from agent.registry (a tombstone); its topics are kept."""
+        try:
+            await retire_agent(bootstrap, agent)
+        except Exception as exc:
+            _fail(self, f"cannot retire {agent}: {exc}")
+        self.say(f"retired {agent}")
 
     @app.command(
         argument("agent"),

@@ -38,6 +38,7 @@ from a2a.utils.constants import (
 )
 from a2a.utils.proto_utils import parse_lenient
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import MessageSizeTooLargeError
 from google.protobuf import json_format
 
 from app import binding, listing
@@ -211,14 +212,21 @@ class KafkaTransport(JsonRpcTransport):
             headers.append((binding.REPLY_TO, self.reply_topic.encode()))
         if context and context.service_parameters:
             headers.extend((k.lower(), v.encode()) for k, v in context.service_parameters.items())
+        value = binding.encode_json(payload)
         try:
             await self._producer.send_and_wait(
                 binding.requests_topic(self.address.agent),
-                value=binding.encode_json(payload),
+                value=value,
                 key=key.encode() if key is not None else None,
                 partition=partition,
                 headers=headers,
             )
+        except MessageSizeTooLargeError as exc:
+            self._pending.pop(correlation_id, None)
+            raise A2AClientError(
+                f"request too large for Kafka: {len(value)} bytes exceed the producer's "
+                f"max_request_size or the broker's message.max.bytes ({exc})"
+            ) from exc
         except Exception:
             self._pending.pop(correlation_id, None)
             raise

@@ -1,11 +1,15 @@
-"""The app the integration tests run: the demo agents plus the ``slow`` test agent.
+"""The app the integration tests run: the demo agents plus the ``slow`` and ``probe``
+test agents, with the test-only ``/probe`` views.
 
 Run as ``faust -A support.worker_app worker`` from ``tests/``.
 """
 
 from agents import AGENTS
 from app.service import create_worker
+from support.probe_agent import SPEC as PROBE
+from support.probes import register_probes
 from support.slow_agent import SPEC as SLOW
 
-worker = create_worker({**AGENTS, SLOW.name: SLOW})
+worker = create_worker({**AGENTS, SLOW.name: SLOW, PROBE.name: PROBE})
+register_probes(worker)
 app = worker.app
