@@ -19,12 +19,10 @@ from a2a.client import A2AClientTimeoutError, Client, ClientConfig
 from a2a.helpers import get_artifact_text, new_text_message
 from a2a.types import GetTaskRequest, Role, SendMessageRequest, Task, TaskState
 from a2a.utils.errors import A2AError
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.structs import ConsumerRecord
 from support.cluster import Cluster
 from support.dataset import win_rate_line
-from support.records import RawPeer, header
+from support.records import RawPeer, header, read_topic
 
 from app.binding import partition_for, requests_topic
 from app.transport import kafka_client_factory
@@ -63,27 +61,6 @@ def contexts_on_one_partition(count: int, avoid: frozenset[int] = frozenset()) -
 def completed_at(task: Task) -> float:
     """The worker's clock when ``task`` reached its state, seconds since the epoch."""
     return task.status.timestamp.ToNanoseconds() / 1e9
-
-
-async def changelog_records(
-    bootstrap_servers: str, topic: str, marker: str
-) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record of ``topic`` (from the start) whose key contains ``marker``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        found: list[ConsumerRecord[bytes, bytes]] = []
-        async with asyncio.timeout(30):
-            while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
-                for records in (await consumer.getmany(timeout_ms=500)).values():
-                    found += [r for r in records if marker.encode() in (r.key or b"")]
-        return found
-    finally:
-        await consumer.stop()
 
 
 @pytest.fixture(scope="module")
@@ -235,8 +212,10 @@ async def test_task_writes_after_the_record_land_in_its_partition(
                 break
             await asyncio.sleep(0.3)
     assert get_artifact_text(task.artifacts[0]).endswith("tick 4")
-    writes = await changelog_records(
-        bootstrap_servers, f"{configured.app_id}-tasks-changelog", started.id
+    writes = await read_topic(
+        bootstrap_servers,
+        f"{configured.app_id}-tasks-changelog",
+        lambda r: started.id.encode() in (r.key or b""),
     )
     assert len(writes) >= 3, "the later states were not written"
     assert {r.partition for r in writes} == {partition_for(context_id, PARTITIONS)}
