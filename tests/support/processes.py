@@ -36,6 +36,9 @@ class WorkerProcess:
         datadir: This worker's RocksDB directory.
         log_path: Where the worker's stdout and stderr go.
         env: Extra environment variables.
+        faust: The ``faust`` executable; default: this venv's.
+        cwd: The working directory; default ``tests/`` (with the worktree on
+            ``PYTHONPATH``, so the worktree's code runs).
     """
 
     def __init__(
@@ -47,8 +50,12 @@ class WorkerProcess:
         datadir: Path,
         log_path: Path,
         env: dict[str, str] | None = None,
+        faust: Path = FAUST,
+        cwd: Path = TESTS,
     ) -> None:
         self.app = app
+        self.faust = faust
+        self.cwd = cwd
         self.app_id = app_id
         self.datadir = datadir
         self.log_path = log_path
@@ -79,8 +86,17 @@ class WorkerProcess:
         """
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(FAUST), "-A", self.app, "worker", "-l", "info", "--web-port", str(self.web_port)],
-            cwd=TESTS,
+            [
+                str(self.faust),
+                "-A",
+                self.app,
+                "worker",
+                "-l",
+                "info",
+                "--web-port",
+                str(self.web_port),
+            ],
+            cwd=self.cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
