@@ -19,7 +19,7 @@ from a2a.client import A2AClientTimeoutError, Client, ClientConfig
 from a2a.helpers import get_artifact_text, new_text_message
 from a2a.types import GetTaskRequest, Role, SendMessageRequest, Task, TaskState
 from a2a.utils.errors import A2AError
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from support.cluster import Cluster
 from support.dataset import win_rate_line
 from support.records import RawPeer, header, read_topic
@@ -105,6 +105,9 @@ async def test_requests_wait_while_no_worker_runs(make_cluster: Callable[..., Cl
     their deadlines (README: "requests wait durably in a topic while an agent is down")."""
     cluster = make_cluster()
     worker = cluster.start_worker()
+    # A fresh worker, before its first task: unknown ids are 404s, not errors.
+    assert worker.get(f"/contexts/{uuid.uuid4().hex}")[0] == 404
+    assert worker.get(f"/tasks/{uuid.uuid4().hex}.{uuid.uuid4().hex}")[0] == 404
     client = await cluster.client("data", streaming=False)
     assert (await send(client, "Terran win rate")).status.state == TaskState.TASK_STATE_COMPLETED
     worker.stop(signal.SIGTERM)
@@ -231,14 +234,16 @@ async def test_never_committed_partitions_are_rewound(
     offset; one that was never committed is rewound to its earliest offset, so records
     Faust fetched and dropped meanwhile are read again instead of lost."""
     agent = configured.agent("slow")
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
+    topic = requests_topic(agent)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    await consumer.start()
     try:
-        committed = await admin.list_consumer_group_offsets(configured.app_id)
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(PARTITIONS)])
     finally:
-        await admin.close()
-    used = {tp.partition for tp in committed if tp.topic == requests_topic(agent)}
-    (context_id,) = contexts_on_one_partition(1, avoid=frozenset(used))
+        await consumer.stop()
+    used = frozenset(tp.partition for tp, end in ends.items() if end > 0)
+    assert len(used) < PARTITIONS, "no partition is left without records"
+    (context_id,) = contexts_on_one_partition(1, avoid=used)
     partition = partition_for(context_id, PARTITIONS)
     client = connect("slow", streaming=False)
     # The record stays in flight (unacked, so never committed) for 5 s.

@@ -48,7 +48,7 @@ def stored_tasks(datadir: Path, partition: int) -> dict[str, Task]:
         db = Rdict(str(path), Options(raw_mode=True), access_type=AccessType.read_only())
         try:
             for key, value in db.items():
-                if b"/" in key:
+                if isinstance(key, bytes) and b"/" in key:
                     task = Task()
                     task.ParseFromString(value)
                     found[task.id] = task
@@ -89,15 +89,15 @@ async def test_standby_holds_the_tables_before_takeover(
         await asyncio.sleep(0.5)
 
     # The restart moved partitions: take over the ones the victim owns now.
-    owners = {task.id: victim.get(f"/tasks/{task.id}")[1]["owner"] for task in on_victim}
-    still_on_victim = [t for t in on_victim if owners[t.id].endswith(f":{victim.web_port}")]
-    assert still_on_victim, "the victim owns none of them after the restart"
+    owners = {task.id: victim.get(f"/tasks/{task.id}")[1]["owner"] for task in waiting}
+    still_on_victim = [t for t in waiting if owners[t.id].endswith(f":{victim.web_port}")]
+    assert still_on_victim, "the victim owns no conversation after the restart"
     killed_at = time.monotonic()
     victim.stop(signal.SIGKILL)
     await client.get_task(GetTaskRequest(id=still_on_victim[0].id))
     record_property("takeover_seconds", round(time.monotonic() - killed_at, 2))
 
-    for i, task in enumerate(on_victim):
+    for i, task in enumerate(still_on_victim):
         race = RACES[i % 3]
         done = await send(client, race, context_id=task.context_id, task_id=task.id)
         assert done.status.state == TaskState.TASK_STATE_COMPLETED
