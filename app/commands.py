@@ -1,4 +1,4 @@
-"""Faust CLI commands: ``faust -A app agents | ask | task | gateway``.
+"""Faust CLI commands: ``faust -A app agents | ask | task | retire | gateway``.
 
 They are clients: they find agents in ``agent.registry`` and call them through
 a2a-sdk's ``Client`` over :class:`app.transport.KafkaTransport`, like any caller.
@@ -26,7 +26,7 @@ from faust.cli import AppCommand, argument, option
 from google.protobuf.json_format import MessageToJson
 
 from app.auth import AUTHORIZATION, AuthenticationError
-from app.registry import fetch_cards, resolve_card
+from app.registry import fetch_cards, resolve_card, retire_agent
 from app.transport import kafka_client_factory
 from app.worker import A2AWorker
 
@@ -101,7 +101,7 @@ async def waiting_task(client: Client, context_id: str) -> str | None:
 
 
 def register_commands(worker: A2AWorker) -> None:
-    """Adds the ``agents``, ``ask``, ``task`` and ``gateway`` commands to the worker's Faust app."""
+    """Adds the ``agents``, ``ask``, ``task``, ``retire`` and ``gateway`` commands to the worker's Faust app."""
     app = worker.app
     kafka = worker.settings.kafka
 
@@ -120,6 +120,15 @@ def register_commands(worker: A2AWorker) -> None:
             self.say(f"    interface: {card.supported_interfaces[0].url}")
             for skill in card.skills:
                 self.say(f"    skill {skill.id}: {skill.description}")
+
+    @app.command(argument("agent"))
+    async def retire(self: AppCommand, agent: str) -> None:
+        """Remove AGENT from agent.registry (a tombstone); its topics are kept."""
+        try:
+            await retire_agent(kafka, agent)
+        except Exception as exc:
+            _fail(self, f"cannot retire {agent}: {exc}")
+        self.say(f"retired {agent}")
 
     @app.command(
         argument("agent"),

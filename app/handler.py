@@ -81,6 +81,7 @@ from app.executions import END, Execution, Executions, Item
 from app.validation import validated
 from tables import ConversationIndex, FaustTaskStore
 from tables.changelog import HandedOver, WriteBehind
+from tables.tasks import TaskTooLarge
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from a2a.client import AgentCardResolutionError
 from a2a.types import AgentCard
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from google.protobuf.json_format import MessageToJson, Parse
 
@@ -90,6 +90,25 @@ async def _partitions(kafka: KafkaConfig, topic: str) -> list[int]:
     finally:
         await admin.close()
     return sorted(p["partition"] for p in description["partitions"])
+
+
+async def retire_agent(kafka: KafkaConfig | str, agent: str) -> None:
+    """Retires ``agent`` from the registry: produces its tombstone (key = name, no value);
+    ``kafka`` as for :func:`fetch_cards`.
+
+    Readers (:func:`fetch_cards`) drop the agent at once; compaction removes its card
+    from the compacted topic later. A worker that still hosts the agent publishes its
+    card again when it next starts.
+
+    Raises:
+        aiokafka.errors.KafkaError: the tombstone could not be produced.
+    """
+    producer = AIOKafkaProducer(**kafka_config(kafka).producer_options())
+    await producer.start()
+    try:
+        await producer.send_and_wait(binding.REGISTRY_TOPIC, None, key=agent.encode())
+    finally:
+        await producer.stop()
 
 
 async def resolve_card(kafka: KafkaConfig | str, agent: str, *, timeout: float = 10.0) -> AgentCard:

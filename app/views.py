@@ -42,7 +42,16 @@ def register_views(worker: A2AWorker) -> None:
     table_name = worker.tasks_table.name
 
     async def routed(view: View, request: Request, routing_key: str) -> Response | None:
-        """The owner's response when another worker owns ``routing_key``, else ``None``."""
+        """The owner's response when another worker owns ``routing_key``, else ``None``.
+
+        Faust's router hashes the key with the producer's partitioner, which needs the
+        changelog topic in the producer's metadata; a worker that has not written a
+        task since it started lacks it (aiokafka then raises ``TypeError``), so it is
+        fetched first (``AIOKafkaProducer.partitions_for``, reached through Faust's
+        aiokafka driver).
+        """
+        changelog = worker.tasks_table.changelog_topic.get_topic_name()
+        await cast(Any, app.producer)._ensure_producer().partitions_for(changelog)
         try:
             return await app.router.route_req(table_name, routing_key, view.web, request)
         except SameNode:

@@ -15,7 +15,7 @@ from support.processes import WorkerProcess
 
 
 class Cluster:
-    """Workers of one Faust app hosting ``<prefix>data`` and ``<prefix>slow``.
+    """Workers of one Faust app hosting ``<prefix>data``, ``<prefix>slow`` and ``<prefix>probe``.
 
     Args:
         bootstrap_servers: The broker.
@@ -58,8 +58,8 @@ class Cluster:
         return process.start()
 
     async def cards(self) -> dict[str, AgentCard]:
-        """The cluster's cards, once both are registered."""
-        names = {self.agent("data"), self.agent("slow")}
+        """The cluster's cards, once all are registered."""
+        names = {self.agent(name) for name in ("data", "slow", "probe")}
         cards = await wait_for_cards(self.bootstrap_servers, names)
         return {name: cards[name] for name in names}
 

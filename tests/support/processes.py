@@ -38,6 +38,9 @@ class WorkerProcess:
         env: Extra environment variables.
         datadir_option: Give the data directory as ``faust --datadir`` (the CLI's
             option) instead of ``FAUST_A2A_DATADIR``.
+        faust: The ``faust`` executable; default: this venv's.
+        cwd: The working directory; default ``tests/`` (with the worktree on
+            ``PYTHONPATH``, so the worktree's code runs).
     """
 
     def __init__(
@@ -50,9 +53,13 @@ class WorkerProcess:
         log_path: Path,
         env: dict[str, str] | None = None,
         datadir_option: bool = False,
+        faust: Path = FAUST,
+        cwd: Path = TESTS,
     ) -> None:
         self.app = app
         self.datadir_option = datadir_option
+        self.faust = faust
+        self.cwd = cwd
         self.app_id = app_id
         self.datadir = datadir
         self.log_path = log_path
@@ -84,11 +91,11 @@ class WorkerProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
-                str(FAUST),
+                str(self.faust),
                 *(["--datadir", str(self.datadir)] if self.datadir_option else []),
                 *("-A", self.app, "worker", "-l", "info", "--web-port", str(self.web_port)),
             ],
-            cwd=TESTS,
+            cwd=self.cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
