@@ -65,7 +65,7 @@ from a2a.utils.errors import JSON_RPC_ERROR_CODE_MAP, A2AError
 from a2a.utils.proto_utils import parse_lenient
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
@@ -527,6 +527,12 @@ class KafkaTransport(ClientTransport):
                         "KafkaTransport closed while the call was pending"
                     ) from exc
                 error = f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, MessageSizeTooLargeError):
+                    raise A2AClientError(
+                        f"request too large for Kafka: {len(value)} bytes exceed the "
+                        "producer's max_request_size or the broker's message.max.bytes "
+                        f"({error})"
+                    ) from exc
                 if not (exc.retriable or isinstance(exc, KafkaTimeoutError)):
                     raise A2AClientError(
                         f"cannot produce the request to {self.requests_topic}: {error}"

@@ -5,18 +5,20 @@
 * ``context``: JSON of what the executor sees of the call (A2A 1.0 §3.2.6 service
   parameters): ``{"headers": ServerCallContext.state["headers"], "extensions":
   sorted ServerCallContext.requested_extensions}``;
-* ``big N``: a text artifact of N characters (a response larger than Kafka's
-  ``max.request.size`` when N is above 1 MiB).
+* ``big N``: a text artifact of N characters (a task larger than a changelog record
+  may be when N is above 1 MB);
+* ``bigmessage N``: no task, one agent Message of N characters (a response larger than
+  Kafka's ``max.request.size`` when N is above 1 MiB).
 """
 
 from __future__ import annotations
 
 import json
 
-from a2a.helpers import new_text_part
+from a2a.helpers import new_text_message, new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
-from a2a.types import AgentSkill
+from a2a.types import AgentSkill, Role
 
 from agents.lifecycle import open_task
 from agents.spec import AgentSpec, PeerCaller
@@ -27,8 +29,15 @@ class ProbeExecutor(AgentExecutor):
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         """Answers ``context`` or ``big N`` (anything else: an empty artifact)."""
-        updater = await open_task(context, event_queue)
         command, _, argument = context.get_user_input().strip().partition(" ")
+        if command == "bigmessage" and argument.isdigit():
+            await event_queue.enqueue_event(
+                new_text_message(
+                    "x" * int(argument), role=Role.ROLE_AGENT, context_id=str(context.context_id)
+                )
+            )
+            return
+        updater = await open_task(context, event_queue)
         text = ""
         if command == "context" and context.call_context is not None:
             call = context.call_context
