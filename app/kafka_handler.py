@@ -60,6 +60,7 @@ from a2a.utils.errors import (
 )
 from a2a.utils.version_validator import validate_version
 from aiokafka.errors import MessageSizeTooLargeError
+from faust.exceptions import ProducerSendError
 from google.protobuf.json_format import MessageToDict, ParseDict
 from google.protobuf.message import Message as ProtoMessage
 
@@ -158,8 +159,13 @@ class _Replies:
         )
         try:
             self._pending.append(await self._handler.produce(outgoing))
-        except MessageSizeTooLargeError as exc:
-            raise ResponseTooLarge(f"a response of {len(value)} bytes is too large: {exc}") from exc
+        except (MessageSizeTooLargeError, ProducerSendError) as exc:
+            cause = exc if isinstance(exc, MessageSizeTooLargeError) else exc.__cause__
+            if not isinstance(cause, MessageSizeTooLargeError):
+                raise
+            raise ResponseTooLarge(
+                f"a response of {len(value)} bytes is too large for Kafka: {cause}"
+            ) from exc
         except AssertionError:
             # aiokafka asserts that an explicit partition exists; a reply-partition
             # beyond the reply topic's partitions falls back to the key's partition.

@@ -18,7 +18,7 @@ from typing import Any, cast
 import faust
 from a2a.server.request_handlers import RequestHandler
 from a2a.types import AgentCard
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from faust.exceptions import ProducerSendError
 from faust.streams import _current_event
 from faust.types import TP, EventT, StreamT
@@ -66,6 +66,15 @@ def pin_current_event(event: EventT) -> None:
     created it — the partition that owns the conversation.
     """
     _current_event.set(cast(Any, lambda: event))
+
+
+def _transient(error: BaseException) -> bool:
+    """Whether a produce error may clear by itself (Kafka's ``retriable``, or a timeout:
+    the broker is unreachable), rather than refuse the record for good."""
+    cause = error.__cause__ if isinstance(error, ProducerSendError) else error
+    return not isinstance(cause, KafkaError) or bool(cause.retriable) or isinstance(
+        cause, KafkaTimeoutError
+    )
 
 
 def _graceful_worker(a2a: A2AWorker) -> type[faust.Worker]:
@@ -309,31 +318,38 @@ class A2AWorker:
             except HandedOver:
                 return False
             except (KafkaError, ProducerSendError) as exc:
-                if not self.ownership.owns(record.partition):
+                if not _transient(exc):
+                    fault: Exception = exc
+                elif not self.ownership.owns(record.partition):
                     return False
-                logger.warning(
-                    "answer to %s[%s]@%s not produced (%r); retrying in %.1f s",
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    exc,
-                    backoff,
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                else:
+                    logger.warning(
+                        "answer to %s[%s]@%s not produced (%r); retrying in %.1f s",
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        exc,
+                        backoff,
+                    )
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 30.0)
+                    continue
             except Exception as exc:
-                if failure is not None:
-                    raise
-                attempts += 1
-                logger.exception(
-                    "request %s[%s]@%s failed (attempt %d)",
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    attempts,
-                )
-                if attempts >= 2:
-                    failure = exc
+                fault = exc
+            if failure is not None:
+                raise fault
+            attempts += 1
+            logger.error(
+                "request %s[%s]@%s failed (attempt %d): %r",
+                record.topic,
+                record.partition,
+                record.offset,
+                attempts,
+                fault,
+                exc_info=fault,
+            )
+            if attempts >= 2:
+                failure = fault
 
     async def _recover(self, stream: StreamT) -> None:
         """Recovers the orphaned tasks of each partition this worker is assigned.
