@@ -6,6 +6,7 @@ from a2a.client import A2AClientError, Client, ClientConfig
 from a2a.helpers import get_artifact_text, get_message_text, new_text_message
 from a2a.types import Role, SendMessageRequest, TaskState
 
+from app import tracing
 from app.registry import resolve_card
 from app.transport import kafka_client_factory
 
@@ -39,6 +40,10 @@ class KafkaPeerCaller:
         Raises:
             A2AClientError: the agent failed, asked for input, or did not answer in time.
         """
+        with tracing.span(f"peer {agent}", {"a2a.peer": agent}, kind=tracing.SpanKind.CLIENT):
+            return await self._ask(agent, text)
+
+    async def _ask(self, agent: str, text: str) -> str:
         client = await self._client(agent)
         message = new_text_message(text, role=Role.ROLE_USER)
         async for event in client.send_message(SendMessageRequest(message=message)):

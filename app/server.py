@@ -30,7 +30,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from app import binding
+from app import binding, metrics, tracing
 from tables import ConversationIndex, FaustTaskStore
 from tables.keys import scoped
 
@@ -178,24 +178,45 @@ class RecordHandler:
         conversation without a ``contextId`` gets one minted here) and answered from
         there.
         """
+        attributes = {
+            "a2a.agent": self.agent,
+            "messaging.kafka.partition": record.partition,
+            "messaging.kafka.offset": record.offset,
+        }
+        with (
+            metrics.track_request(self.agent) as track,
+            tracing.server_span(self.agent, record.headers, attributes) as span,
+        ):
+            await self._handle(record, track, span)
+
+    async def _handle(
+        self, record: RequestRecord, track: metrics.RequestTrack, span: Any
+    ) -> None:
         value = record.value or b""
         correlation_id = binding.header(record.headers, binding.CORRELATION_ID)
         if len(value) > self._max_request_bytes:
             error = InvalidRequestError(
                 message=f"Payload too large: {len(value)} bytes > {self._max_request_bytes}"
             )
+            track.outcome = "bad_input"
             await self._reject(record, correlation_id, error, "too-large")
             return
         try:
             parsed = json.loads(value)
         except (ValueError, UnicodeDecodeError) as exc:
+            track.outcome = "bad_input"
             await self._reject(
                 record, correlation_id, JSONParseError(message=str(exc)), "jsonrpc--32700"
             )
             return
         if isinstance(parsed, dict):
+            method = parsed.get("method")
+            track.method = method if method in JsonRpcDispatcher.METHOD_TO_MODEL else "unknown"
+            if span is not None:
+                span.update_name(f"{self.agent} {track.method}")
             rekeyed = self._rekey(record, parsed)
             if rekeyed is not None:
+                track.outcome = "rekeyed"
                 await self._send(rekeyed)
                 return
             deadline = binding.header(record.headers, binding.DEADLINE)
@@ -203,11 +224,14 @@ class RecordHandler:
                 error = InvalidRequestError(
                     message="Deadline exceeded before the request was handled"
                 )
+                track.outcome = "expired"
                 await self._reject(
                     record, correlation_id, error, "deadline-exceeded", request_id=parsed.get("id")
                 )
                 return
             if await self._answer_redelivery(record, parsed, correlation_id):
+                track.outcome = "redelivery"
+                metrics.redelivery_answered(self.agent)
                 return
         response = await self._dispatcher.handle_requests(_starlette_request(value, record.headers))
         if isinstance(response, EventSourceResponse):
@@ -220,6 +244,8 @@ class RecordHandler:
         body = bytes(response.body)
         await self._reply(record, correlation_id, body, final=True)
         code = _error_code(body)
+        if code is not None:
+            track.outcome = "bad_input" if code in BAD_INPUT_CODES else "error"
         if code in BAD_INPUT_CODES:
             await self._send(_dead_letter(self.agent, record, f"jsonrpc-{code}", body.decode()))
 
@@ -308,6 +334,7 @@ class RecordHandler:
         headers = [(binding.CORRELATION_ID, correlation_id.encode())]
         if final:
             headers.append((binding.FINAL, b"1"))
+        tracing.inject(headers)
         await self._send(OutgoingRecord(topic, correlation_id.encode(), value, headers))
 
 
@@ -322,6 +349,7 @@ def _error_code(body: bytes) -> int | None:
 
 def _dead_letter(agent: str, record: RequestRecord, reason: str, detail: str) -> OutgoingRecord:
     """The DLQ copy of ``record``: original key, value and headers plus why and whence."""
+    metrics.dead_lettered(agent, reason)
     headers = [
         *record.headers,
         (binding.DLQ_REASON, reason.encode()),

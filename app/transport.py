@@ -40,7 +40,7 @@ from a2a.utils.proto_utils import parse_lenient
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from google.protobuf import json_format
 
-from app import binding, listing
+from app import binding, listing, tracing
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +211,7 @@ class KafkaTransport(JsonRpcTransport):
             headers.append((binding.REPLY_TO, self.reply_topic.encode()))
         if context and context.service_parameters:
             headers.extend((k.lower(), v.encode()) for k, v in context.service_parameters.items())
+        tracing.inject(headers)
         try:
             await self._producer.send_and_wait(
                 binding.requests_topic(self.address.agent),

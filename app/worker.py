@@ -28,9 +28,12 @@ from app.cards import agent_card
 from app.kafka_driver import Transport
 from app.offsets import guard_uncommitted_partitions
 from app.peers import KafkaPeerCaller
+from app.push import OutboxPushSender, guard_from, producer_of, register_push_delivery
+from app.push_guard import GuardedPushConfigStore
 from app.registry import encode_card
 from app.server import ConversationContextBuilder, OutgoingRecord, RecordHandler, RequestRecord
 from app.settings import Settings
+from app.tracing import TracedExecutor
 from tables import ConversationIndex, FaustPushNotificationConfigStore, FaustTaskStore
 
 logger = logging.getLogger(__name__)
@@ -109,8 +112,13 @@ class A2AWorker:
         self.messages_table = self._table("messages", "message id → task id")
         self.push_configs_table = self._table("push-configs", "task id → push configs")
         self.peers = KafkaPeerCaller(settings.bootstrap_servers)
+        self.push_guard = guard_from(settings)
         self.agents = {name: self._host(spec) for name, spec in specs.items()}
-        guard_uncommitted_partitions(self.app, {binding.requests_topic(name) for name in specs})
+        guard_uncommitted_partitions(
+            self.app,
+            {binding.requests_topic(name) for name in specs}
+            | {binding.push_topic(name) for name in specs},
+        )
         self.app.task(self._on_start)
 
     def _table(self, name: str, help_text: str) -> TableT:
@@ -128,11 +136,12 @@ class A2AWorker:
         conversations = ConversationIndex(self.contexts_table, spec.name)
         push_configs = FaustPushNotificationConfigStore(self.push_configs_table, spec.name)
         request_handler = DefaultRequestHandler(
-            agent_executor=spec.make_executor(self.peers),
+            agent_executor=TracedExecutor(spec.make_executor(self.peers), spec.name),
             task_store=tasks,
             agent_card=card,
             extended_agent_card=card,
-            push_config_store=push_configs,
+            push_config_store=GuardedPushConfigStore(push_configs, self.push_guard),
+            push_sender=OutboxPushSender(spec.name, push_configs, producer_of(self.app)),
             request_context_builder=ConversationContextBuilder(
                 tasks, conversations, self.messages_table, spec.name
             ),
@@ -154,6 +163,7 @@ class A2AWorker:
             internal=True,  # Faust creates it with the changelogs' partition count
         )
         self.app.agent(topic, name=f"a2a.{spec.name}")(self._serve(handler))
+        register_push_delivery(self.app, spec.name, push_configs, self.settings, self.push_guard)
         return HostedAgent(spec, card, tasks, conversations, push_configs, handler)
 
     def forget_messages(self, agent: str, task_ids: set[str]) -> None:
