@@ -182,7 +182,7 @@ def orphaned_task(agent: str, action: str) -> None:
     ORPHANED_TASKS.labels(agent, action).inc()
 
 
-@dataclass
+@dataclass(eq=False)
 class FaustCollector(Collector):
     """Consumer lag and table recovery, read from a Faust app at scrape time.
 
