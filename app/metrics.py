@@ -23,7 +23,6 @@ from typing import Any, cast
 import faust
 from faust.web import Request, Response, View
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -38,8 +37,9 @@ from prometheus_client.registry import Collector
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
 
-#: Content type of :func:`exposition` (Prometheus text format 0.0.4).
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+#: Content type of :func:`exposition`: the classic Prometheus text format, which every
+#: Prometheus server reads.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 #: Request latency buckets, seconds: from a cached reply to a long agent run.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -205,7 +205,7 @@ class FaustCollector(Collector):
         lag = GaugeMetricFamily(
             "faust_a2a_consumer_lag",
             "Records of a request partition this worker owns not yet committed "
-            "(highwater minus committed offset).",
+            "(highwater minus committed offset, 0 before the first commit).",
             labels=["agent", "topic", "partition"],
         )
         remaining = GaugeMetricFamily(
@@ -224,9 +224,9 @@ class FaustCollector(Collector):
             committed = self.app.monitor.tp_committed_offsets
             for tp in sorted(consumer.assignment()):
                 agent = agents.get(tp.topic)
-                offset = committed.get(tp)
                 highwater = consumer.highwater(tp) if agent is not None else None
-                if agent is not None and offset is not None and highwater is not None:
+                if agent is not None and highwater is not None:
+                    offset = committed.get(tp) or 0
                     lag.add_metric([agent, tp.topic, str(tp.partition)], max(highwater - offset, 0))
         except Exception:  # not started, or mid-rebalance: no lag sample this scrape
             pass

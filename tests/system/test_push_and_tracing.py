@@ -30,11 +30,9 @@ from a2a.types import (
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from google.protobuf.json_format import MessageToDict
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from support.clients import wait_for_cards
 from support.processes import WorkerProcess
+from support.tracing import in_memory_exporter
 from support.webhook import Notification, WebhookReceiver
 
 from app import binding
@@ -243,14 +241,8 @@ async def test_other_tasks_are_not_held_up_by_a_failing_webhook(
 async def test_balance_ask_is_one_trace_across_peers_and_pushes(
     obs_worker: ObsWorker, connect: Any, receiver: WebhookReceiver
 ) -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("test-caller")
-    previous = trace.get_tracer_provider()
-    trace.set_tracer_provider(provider)  # the caller's process traces too (once per process)
-    if trace.get_tracer_provider() is not provider:
-        pytest.fail(f"a TracerProvider was already installed: {previous}")
+    exporter = in_memory_exporter()
+    tracer = trace.get_tracer("test-caller")
     client = connect("balance", streaming=False)
     with tracer.start_as_current_span("caller asks balance") as caller:
         request = push_request("Is Terran too strong?", receiver.url, "tok-trace")
