@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import httpx
 import pytest
 from a2a.server.context import ServerCallContext
+from a2a.server.tasks import BasePushNotificationSender
 from a2a.server.tasks.inmemory_push_notification_config_store import (
     InMemoryPushNotificationConfigStore,
 )
@@ -222,3 +225,17 @@ async def test_a_record_without_ids_is_dead_lettered(rig: Rig) -> None:
     message = Message("agent.slow.push", 0, 1, time.time(), 0, [], b"k", BODY, None)
     assert await rig.delivery.deliver(message) == "dead_lettered"
     assert dict(rig.produced[0][3])[binding.DLQ_REASON] == b"malformed"
+
+
+async def test_the_body_is_what_a2a_sdks_own_sender_posts(server: Server) -> None:
+    store = InMemoryPushNotificationConfigStore()
+    await store.set_info(
+        TASK_ID, TaskPushNotificationConfig(id="c", url=server.url("/ok")), ServerCallContext()
+    )
+    event = TaskStatusUpdateEvent(
+        task_id=TASK_ID, context_id="ctx1", status={"state": TaskState.TASK_STATE_COMPLETED}
+    )
+    async with httpx.AsyncClient() as client:
+        await BasePushNotificationSender(client, store).send_notification(TASK_ID, event)
+    ((_, _, sdk_body),) = server.hits
+    assert json.loads(notification_body(event)) == json.loads(sdk_body)
