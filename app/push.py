@@ -251,14 +251,23 @@ class PushDelivery:
                     pending.task.cancel()
 
     async def _run(self, pending: _Pending, previous: asyncio.Task[None] | None) -> None:
+        """Delivers after the key's previous record; an unexpected error (the DLQ or the
+        config store unreachable) is retried at the longest backoff, never acked."""
         if previous is not None:
             await asyncio.wait([previous])
-        try:
-            await self.deliver(pending.event.message)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("push delivery of %s failed", pending.event.message.tp)
+        message = pending.event.message
+        while True:
+            try:
+                await self.deliver(message)
+                return
+            except Exception:
+                logger.exception(
+                    "push delivery of %s[%s]@%s failed; retrying",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                )
+                await asyncio.sleep(self._settings.push_backoff_max_ms / 1000)
 
     async def deliver(self, message: Any) -> str:
         """Delivers one outbox record (a Faust ``Message``); returns the outcome.

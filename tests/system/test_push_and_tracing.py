@@ -27,6 +27,7 @@ from a2a.types import (
     SendMessageRequest,
     TaskPushNotificationConfig,
 )
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from google.protobuf.json_format import MessageToDict
 from opentelemetry import trace
@@ -188,8 +189,25 @@ async def stream_events(client: Client, request: SendMessageRequest) -> list[dic
     return [MessageToDict(event) async for event in client.send_message(request)]
 
 
+async def push_offsets(obs: ObsWorker, topic: str, partition: int) -> tuple[int | None, int]:
+    """The worker group's committed offset and the end offset of an outbox partition."""
+    tp = TopicPartition(topic, partition)
+    admin = AIOKafkaAdminClient(bootstrap_servers=obs.bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=obs.bootstrap_servers)
+    await admin.start()
+    await consumer.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(obs.process.app_id)
+        end = (await consumer.end_offsets([tp]))[tp]
+    finally:
+        await consumer.stop()
+        await admin.close()
+    committed = offsets.get(tp)
+    return (committed.offset if committed is not None else None), end
+
+
 async def test_every_event_arrives_in_order_with_the_token(
-    connect: Any, receiver: WebhookReceiver
+    obs_worker: ObsWorker, connect: Any, receiver: WebhookReceiver
 ) -> None:
     client = connect("slow", streaming=True)
     request = push_request("3", receiver.url, "tok-1", scheme="Bearer", credentials="cred-1")
@@ -204,6 +222,15 @@ async def test_every_event_arrives_in_order_with_the_token(
         assert n.headers["Content-Type"] == "application/json"
     kinds = [next(iter(body)) for body in events]
     assert kinds[0] == "task" and kinds.count("artifactUpdate") == 3, kinds
+    # delivered records are committed: the task's outbox partition is committed to its end
+    partition = binding.partition_for(events[0]["task"]["contextId"], 8)
+    topic = binding.push_topic(obs_worker.agent("slow"))
+    committed, end = await push_offsets(obs_worker, topic, partition)
+    deadline = time.monotonic() + 30
+    while committed != end and time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
+        committed, end = await push_offsets(obs_worker, topic, partition)
+    assert committed == end >= len(events)
 
 
 async def test_receiver_down_for_five_seconds_gets_everything_after(
