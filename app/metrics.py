@@ -136,7 +136,7 @@ def track_request(agent: str) -> Iterator[RequestTrack]:
             track.outcome = "error"      # "internal_error" if the block raises
     """
     track = RequestTrack()
-    gauge = IN_FLIGHT.labels(agent)
+    gauge = _child(IN_FLIGHT, agent)
     gauge.inc()
     start = time.perf_counter()
     try:
@@ -146,13 +146,25 @@ def track_request(agent: str) -> Iterator[RequestTrack]:
         raise
     finally:
         gauge.dec()
-        REQUEST_LATENCY.labels(agent, track.method).observe(time.perf_counter() - start)
-        REQUESTS.labels(agent, track.method, track.outcome).inc()
+        _child(REQUEST_LATENCY, agent, track.method).observe(time.perf_counter() - start)
+        _child(REQUESTS, agent, track.method, track.outcome).inc()
+
+
+_children: dict[tuple[object, ...], Any] = {}
+
+
+def _child(metric: Counter | Gauge | Histogram, *labels: str) -> Any:
+    """``metric.labels(*labels)``, cached: the request path skips the metric's lock."""
+    key = (metric, *labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
 
 
 def task_state_changed(agent: str, state: str) -> None:
     """Counts a task entering ``state`` (a ``TaskState`` name, ``TASK_STATE_WORKING``)."""
-    TASK_STATES.labels(agent, state).inc()
+    _child(TASK_STATES, agent, state).inc()
 
 
 def redelivery_answered(agent: str) -> None:

@@ -17,7 +17,7 @@ parsed or written (the cost is one ``isinstance`` check per call).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, MutableMapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from a2a.server.agent_execution import AgentExecutor, RequestContext
@@ -101,20 +101,29 @@ def current_trace_id() -> str | None:
     return format(span_context.trace_id, "032x") if span_context.is_valid else None
 
 
-@contextmanager
+#: What :func:`server_span` and :func:`span` return when tracing is off (reusable).
+_OFF: AbstractContextManager[None] = nullcontext()
+
+
 def server_span(
     name: str, headers: Iterable[tuple[str, bytes]] | None, attributes: dict[str, Any]
-) -> Iterator[trace.Span | None]:
+) -> AbstractContextManager[trace.Span | None]:
     """A ``SERVER`` span continuing the trace in ``headers`` (yields ``None`` when off).
 
     Args:
-        name: Span name, e.g. ``"a2a.balance SendMessage"``.
+        name: Span name, e.g. ``"balance SendMessage"``.
         headers: The request record's headers.
-        attributes: Span attributes (``a2a.agent``, ``rpc.method``, Kafka coordinates).
+        attributes: Span attributes (``a2a.agent``, Kafka coordinates).
     """
     if not enabled():
-        yield None
-        return
+        return _OFF
+    return _server_span(name, headers, attributes)
+
+
+@contextmanager
+def _server_span(
+    name: str, headers: Iterable[tuple[str, bytes]] | None, attributes: dict[str, Any]
+) -> Iterator[trace.Span]:
     parent = _PROPAGATOR.extract(list(headers or ()), getter=_GETTER)
     tracer = trace.get_tracer(TRACER_NAME)
     with tracer.start_as_current_span(
@@ -123,21 +132,29 @@ def server_span(
         yield current
 
 
-@contextmanager
 def span(
     name: str,
     attributes: dict[str, Any] | None = None,
     *,
     kind: trace.SpanKind = trace.SpanKind.INTERNAL,
     parent_headers: Iterable[tuple[str, bytes]] | None = None,
-) -> Iterator[trace.Span | None]:
+) -> AbstractContextManager[trace.Span | None]:
     """A span under the current one, or under ``parent_headers``' context when given.
 
     Yields ``None`` (and creates nothing) when tracing is off.
     """
     if not enabled():
-        yield None
-        return
+        return _OFF
+    return _span(name, attributes, kind, parent_headers)
+
+
+@contextmanager
+def _span(
+    name: str,
+    attributes: dict[str, Any] | None,
+    kind: trace.SpanKind,
+    parent_headers: Iterable[tuple[str, bytes]] | None,
+) -> Iterator[trace.Span]:
     parent = (
         _PROPAGATOR.extract(list(parent_headers), getter=_GETTER)
         if parent_headers is not None
