@@ -285,10 +285,10 @@ class PushDelivery:
             f"{self.agent} push",
             {"a2a.agent": self.agent, "a2a.task_id": task_id},
             kind=tracing.SpanKind.CLIENT,
-            parent_headers=headers if tracing.enabled() else None,
+            parent_headers=headers,
         ):
             failure: DeliveryFailure | None = None
-            for attempt in range(self._settings.push_attempts):
+            for attempt in range(max(self._settings.push_attempts, 1)):
                 config = await self._config(task_id, config_id)
                 if config is None:
                     metrics.push_finished(self.agent, "skipped")
@@ -342,30 +342,41 @@ class PushDelivery:
             if config.HasField("authentication") and auth.scheme and auth.credentials:
                 headers["Authorization"] = f"{auth.scheme} {auth.credentials}"
             tracing.inject_http(headers)
-            try:
-                async with self.client.stream(
-                    "POST",
-                    target.pinned_url,
-                    content=body,
-                    headers=headers,
-                    extensions={"sni_hostname": target.host},
-                ) as response:
-                    await self._drain(response)
-            except httpx.TimeoutException:
-                raise DeliveryFailure("timeout", f"{target.host}: timed out", retry=True) from None
-            except httpx.TransportError as exc:
-                detail = f"{target.host}: {type(exc).__name__}"
-                raise DeliveryFailure("connect", detail, retry=True) from None
-            status = response.status_code
+            status, location = await self._post_once(target.host, target.pinned_urls, headers, body)
             if 200 <= status < 300:
                 return
-            location = response.headers.get("location")
             if status in (307, 308) and location:
                 url = urljoin(url, location)
                 continue
             retry = status in (408, 429) or status >= 500
             raise DeliveryFailure(f"http-{status}", f"{target.host}: HTTP {status}", retry=retry)
         raise DeliveryFailure("too-many-redirects", f"more than {MAX_REDIRECTS}", retry=False)
+
+    async def _post_once(
+        self, host: str, pinned_urls: tuple[str, ...], headers: dict[str, str], body: bytes
+    ) -> tuple[int, str | None]:
+        """POSTs to the first address that accepts a connection; (status, Location)."""
+        for index, pinned_url in enumerate(pinned_urls):
+            try:
+                async with self.client.stream(
+                    "POST",
+                    pinned_url,
+                    content=body,
+                    headers=headers,
+                    extensions={"sni_hostname": host},
+                ) as response:
+                    await self._drain(response)
+                return response.status_code, response.headers.get("location")
+            except httpx.ConnectError:
+                if index + 1 < len(pinned_urls):
+                    continue
+                raise DeliveryFailure("connect", f"{host}: ConnectError", retry=True) from None
+            except httpx.TimeoutException:
+                raise DeliveryFailure("timeout", f"{host}: timed out", retry=True) from None
+            except httpx.TransportError as exc:
+                detail = f"{host}: {type(exc).__name__}"
+                raise DeliveryFailure("connect", detail, retry=True) from None
+        raise DeliveryFailure("connect", f"{host}: no address", retry=True)
 
     async def _drain(self, response: httpx.Response) -> None:
         """Reads at most ``push_max_response_bytes`` of the response, then stops."""

@@ -47,14 +47,15 @@ class ResolvedPushUrl:
     Attributes:
         url: The URL as configured.
         host: Its host name (for ``Host`` and the TLS server name).
-        address: The checked address to connect to.
-        pinned_url: ``url`` with its host replaced by ``address``.
+        addresses: The checked addresses, in the resolver's order of preference.
+        pinned_urls: ``url`` with its host replaced by each of ``addresses``: what to
+            connect to, in turn until one accepts the connection.
     """
 
     url: str
     host: str
-    address: IPAddress
-    pinned_url: str
+    addresses: tuple[IPAddress, ...]
+    pinned_urls: tuple[str, ...]
 
 
 def parse_allow_list(text: str) -> tuple[IPNetwork, ...]:
@@ -137,11 +138,13 @@ class PushUrlGuard:
                     f"push URL host {host!r} resolves to {address} ({reason}); "
                     "allow it with FAUST_A2A_PUSH_ALLOW"
                 )
-        address = addresses[0]
-        literal = f"[{address}]" if address.version == 6 else str(address)
-        netloc = f"{literal}:{parts.port}" if parts.port else literal
-        pinned = parts._replace(netloc=netloc).geturl()
-        return ResolvedPushUrl(url=url, host=host, address=address, pinned_url=pinned)
+        unique = tuple(dict.fromkeys(addresses))
+        pinned = []
+        for address in unique:
+            literal = f"[{address}]" if address.version == 6 else str(address)
+            netloc = f"{literal}:{parts.port}" if parts.port else literal
+            pinned.append(parts._replace(netloc=netloc).geturl())
+        return ResolvedPushUrl(url=url, host=host, addresses=unique, pinned_urls=tuple(pinned))
 
     async def check(self, url: str) -> None:
         """Raises a2a-sdk's ``InvalidParamsError`` (JSON-RPC -32602) when ``url`` is refused."""

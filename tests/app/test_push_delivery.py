@@ -122,7 +122,7 @@ async def rig() -> AsyncIterator[Rig]:
         produced.append((topic, key, value, headers))
 
     store = InMemoryPushNotificationConfigStore()
-    guard = PushUrlGuard(parse_allow_list("127.0.0.1/32"))
+    guard = PushUrlGuard(parse_allow_list("127.0.0.1/32,::1/128"))
     delivery = PushDelivery("slow", store, guard, SETTINGS, produce)
     yield Rig(store, delivery, produced)
     await delivery.close()
@@ -187,6 +187,15 @@ async def _no_produce(
     topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
 ) -> None:
     raise AssertionError("nothing to produce")
+
+
+async def test_a_host_name_is_sent_as_host_while_the_checked_address_is_dialled(
+    server: Server, rig: Rig
+) -> None:
+    await rig.configure(f"http://localhost:{server.port}/ok")
+    assert await rig.delivery.deliver(rig.record(BODY)) == "delivered"
+    ((path, headers, _),) = server.hits
+    assert (path, headers["Host"]) == ("/ok", f"localhost:{server.port}")
 
 
 async def test_a_307_is_followed_when_its_target_is_allowed(server: Server, rig: Rig) -> None:

@@ -44,18 +44,18 @@ async def test_unsafe_urls_are_refused(url: str) -> None:
 
 async def test_a_public_address_passes_and_is_pinned() -> None:
     resolved = await PushUrlGuard().resolve("https://93.184.215.14:8443/hook?x=1")
-    assert resolved.address == ipaddress.ip_address("93.184.215.14")
-    assert resolved.pinned_url == "https://93.184.215.14:8443/hook?x=1"
+    assert resolved.addresses == (ipaddress.ip_address("93.184.215.14"),)
+    assert resolved.pinned_urls == ("https://93.184.215.14:8443/hook?x=1",)
     assert await PushUrlGuard()("http://93.184.215.14/") is True
 
 
 async def test_the_allow_list_lets_loopback_through_and_pins_it() -> None:
-    guard = PushUrlGuard(parse_allow_list("127.0.0.1/32, 10.0.0.0/8"))
+    guard = PushUrlGuard(parse_allow_list("127.0.0.1/32, ::1/128, 10.0.0.0/8"))
     resolved = await guard.resolve("http://localhost:8080/hook")
     assert resolved.host == "localhost"
-    assert resolved.pinned_url in ("http://127.0.0.1:8080/hook", "http://[::1]:8080/hook")
-    if resolved.address.version == 4:
-        assert await guard("http://10.1.2.3/") is True
+    assert "http://127.0.0.1:8080/hook" in resolved.pinned_urls
+    assert set(resolved.pinned_urls) <= {"http://127.0.0.1:8080/hook", "http://[::1]:8080/hook"}
+    assert await guard("http://10.1.2.3/") is True
     with pytest.raises(UnsafePushUrlError, match="link-local"):
         await guard.resolve("http://169.254.169.254/")
 
