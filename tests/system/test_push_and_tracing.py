@@ -12,6 +12,7 @@ import asyncio
 import json
 import signal
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from google.protobuf.json_format import MessageToDict
 from opentelemetry import trace
+from prometheus_client.parser import text_string_to_metric_families
 from support.clients import wait_for_cards
 from support.processes import WorkerProcess
 from support.tracing import in_memory_exporter
@@ -263,6 +265,58 @@ async def test_other_tasks_are_not_held_up_by_a_failing_webhook(
     assert time.monotonic() - started < 20
     assert first_seen(receiver.received) == events
     assert is_final(stuck[-1])
+
+
+async def dead_letters(obs: ObsWorker, task_id: str, count: int) -> list[Any]:
+    """The first ``count`` records of the slow agent's DLQ whose ``push-task-id`` is ``task_id``."""
+    consumer = AIOKafkaConsumer(
+        binding.dlq_topic(obs.agent("slow")),
+        bootstrap_servers=obs.bootstrap_servers,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(found) < count and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=1000)
+            for records in batches.values():
+                found.extend(
+                    r for r in records if binding.header(r.headers, binding.PUSH_TASK_ID) == task_id
+                )
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_a_refused_notification_goes_to_the_dlq_with_its_reason(
+    obs_worker: ObsWorker, connect: Any, receiver: WebhookReceiver
+) -> None:
+    receiver.status = 404
+    client = connect("slow", streaming=True)
+    events = await stream_events(client, push_request("1", receiver.url, "tok-404"))
+    task_id = events[0]["task"]["id"]
+    letters = await dead_letters(obs_worker, task_id, len(events))
+    assert [json.loads(r.value) for r in letters] == events
+    for record in letters:
+        headers = dict(record.headers)
+        assert headers[binding.DLQ_REASON] == b"http-404"
+        assert headers[binding.DLQ_TOPIC] == binding.push_topic(obs_worker.agent("slow")).encode()
+        assert record.key == events[0]["task"]["contextId"].encode()
+        assert b"tok-404" not in b"".join(v for _, v in record.headers)
+    assert receiver.received == []
+    slow = obs_worker.agent("slow")
+    with urllib.request.urlopen(obs_worker.process.url + "/metrics", timeout=10) as response:
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.read().decode())
+            for sample in family.samples
+        }
+    letters_key = ("faust_a2a_dead_letters_total", (("agent", slow), ("reason", "push-http-404")))
+    failures_key = ("faust_a2a_push_failures_total", (("agent", slow), ("reason", "http-404")))
+    assert samples[letters_key] == samples[failures_key] == len(events)
+    delivered = ("faust_a2a_push_deliveries_total", (("agent", slow), ("outcome", "delivered")))
+    assert samples[delivered] >= 1  # the earlier tests' notifications
 
 
 async def test_balance_ask_is_one_trace_across_peers_and_pushes(
