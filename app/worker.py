@@ -28,7 +28,8 @@ from app.cards import agent_card
 from app.kafka_driver import Transport
 from app.offsets import guard_uncommitted_partitions
 from app.peers import KafkaPeerCaller
-from app.push import OutboxPushSender, guard_from, producer_of, register_push_delivery
+from app.push import OutboxPushSender, producer_of
+from app.push_delivery import guard_from, register_push_delivery
 from app.push_guard import GuardedPushConfigStore
 from app.registry import encode_card
 from app.server import ConversationContextBuilder, OutgoingRecord, RecordHandler, RequestRecord

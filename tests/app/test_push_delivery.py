@@ -31,7 +31,8 @@ from faust.types.tuples import Message
 from support.processes import free_port
 
 from app import binding
-from app.push import PushDelivery, notification_body
+from app.push import notification_body
+from app.push_delivery import PushDelivery
 from app.push_guard import PushUrlGuard, parse_allow_list
 from app.settings import Settings
 
