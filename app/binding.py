@@ -58,6 +58,9 @@ DLQ_ERROR = "dlq-error"
 DLQ_TOPIC = "dlq-topic"
 DLQ_PARTITION = "dlq-partition"
 DLQ_OFFSET = "dlq-offset"
+#: Push outbox headers: the task and the push config a notification is for.
+PUSH_TASK_ID = "push-task-id"
+PUSH_CONFIG_ID = "push-config-id"
 
 #: Headers that belong to the binding itself and are not A2A service parameters.
 BINDING_HEADERS = frozenset({CORRELATION_ID, REPLY_TO, REPLY_PARTITION, DEADLINE, FINAL})
@@ -88,6 +91,11 @@ def responses_topic(agent: str) -> str:
 def dlq_topic(agent: str) -> str:
     """The dead-letter topic of an agent: ``agent.<name>.dlq``."""
     return f"agent.{agent}.dlq"
+
+
+def push_topic(agent: str) -> str:
+    """The push-notification outbox of an agent: ``agent.<name>.push``."""
+    return f"agent.{agent}.push"
 
 
 @dataclass(frozen=True)

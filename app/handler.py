@@ -76,6 +76,7 @@ from a2a.utils.errors import (
 )
 from a2a.utils.task import apply_history_length, validate_history_length
 
+from app import metrics
 from app.auth import owner_context
 from app.executions import END, Execution, Executions, Item
 from app.validation import validated
@@ -176,7 +177,7 @@ class _TaskEvents(EventQueue):
         self._mode = "task"
         task = await self._apply(event)
         self._terminal = task.status.state in TERMINAL_TASK_STATES
-        await self._handler.notify(task, event)
+        await self._handler.notify(task, event, self._call_context)
         execution.publish((event, _copy(task)))
 
     async def _apply(self, event: Event) -> Task:
@@ -267,7 +268,7 @@ class _TaskEvents(EventQueue):
         update = TaskStatusUpdateEvent(
             task_id=task.id, context_id=task.context_id, status=task.status
         )
-        await self._handler.notify(task, update)
+        await self._handler.notify(task, update, self._call_context)
 
 
 def _add_to_history(task: Task, message: Message) -> None:
@@ -301,6 +302,9 @@ class LeanRequestHandler(RequestHandler):
             (``tables.changelog.WriteBehind``), so several events applied in one step
             cost one changelog record; ``None`` writes each at once. Whoever produces
             an answer must flush it first.
+        acknowledged: Waits until a partition's table writes so far are acknowledged
+            by Kafka (the worker's barrier); a push notification is sent only after
+            it, so a webhook is never told a state a crash could take back.
         extended_agent_card: The card ``GetExtendedAgentCard`` answers with.
         extended_card_modifier: Adapts the extended card to the caller.
     """
@@ -323,9 +327,11 @@ class LeanRequestHandler(RequestHandler):
         extended_card_modifier: Callable[[AgentCard, ServerCallContext], Awaitable[AgentCard]]
         | None = None,
         writes: WriteBehind | None = None,
+        acknowledged: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self._executor = agent_executor
         self._writes = writes
+        self._acknowledged = acknowledged
         self._store = task_store
         self._agent_card = agent_card
         self._conversations = conversations
@@ -495,6 +501,7 @@ class LeanRequestHandler(RequestHandler):
                 TaskStatusUpdateEvent(
                     task_id=task.id, context_id=task.context_id, status=task.status
                 ),
+                context,
             )
         return task
 
@@ -582,6 +589,7 @@ class LeanRequestHandler(RequestHandler):
             seen = await self._task_with_message(context_id, message.message_id, context)
             if seen is not None:
                 logger.info("redelivered message %s of task %s", message.message_id, seen.id)
+                metrics.redelivery_answered(self._agent_card.name)
                 return await self._resume(seen, context)
         if task is not None:
             if task.status.state in TERMINAL_TASK_STATES:
@@ -631,6 +639,7 @@ class LeanRequestHandler(RequestHandler):
         if self._recovery == "rerun":
             last = next((m for m in reversed(task.history) if m.role == Role.ROLE_USER), None)
             logger.info("orphaned task %s: running it again", task.id)
+            metrics.orphaned_task(self._agent_card.name, "rerun")
             request = RequestContext(
                 call_context=context,
                 request=SendMessageRequest(message=last) if last is not None else None,
@@ -644,6 +653,7 @@ class LeanRequestHandler(RequestHandler):
             )
             return execution, execution.subscribers[0], None
         logger.info("orphaned task %s: ended failed", task.id)
+        metrics.orphaned_task(self._agent_card.name, "failed")
         failed = _copy(task)
         if failed.status.HasField("message"):
             failed.history.append(failed.status.message)
@@ -654,6 +664,7 @@ class LeanRequestHandler(RequestHandler):
             TaskStatusUpdateEvent(
                 task_id=failed.id, context_id=failed.context_id, status=failed.status
             ),
+            context,
         )
         return None, None, failed
 
@@ -728,11 +739,18 @@ class LeanRequestHandler(RequestHandler):
         if new:
             self._conversations.add(task.context_id, task.id, resolve_user_scope(context))
 
-    async def notify(self, task: Task, event: Event) -> None:
-        """Hands a task change to the push-notification sender; never raises."""
-        if self._push_sender is None or isinstance(event, Message):
+    async def notify(self, task: Task, event: Event, context: ServerCallContext) -> None:
+        """Hands a task change to the push-notification sender once the change is
+        durable; never raises. Tasks without push configs cost one table read."""
+        if self._push_sender is None or self._push_config_store is None:
+            return
+        if isinstance(event, Message):
             return
         try:
+            if not await self._push_config_store.get_info(task.id, context):
+                return
+            if self._acknowledged is not None:
+                await self._acknowledged(self._partition_of(task.id))
             await self._push_sender.send_notification(
                 task.id, task if isinstance(event, Task) else event
             )

@@ -64,7 +64,7 @@ from faust.exceptions import ProducerSendError
 from google.protobuf.json_format import MessageToDict, ParseDict
 from google.protobuf.message import Message as ProtoMessage
 
-from app import binding
+from app import binding, metrics, tracing
 from app.auth import AuthenticationError, Authenticator
 from app.protojson import message_to_dict
 
@@ -154,6 +154,7 @@ class _Replies:
         headers = [(binding.CORRELATION_ID, self.correlation_id.encode())]
         if final:
             headers.append((binding.FINAL, b"1"))
+        tracing.inject(headers)
         outgoing = OutgoingRecord(
             self._topic, self.correlation_id.encode(), value, headers, self._partition
         )
@@ -236,28 +237,48 @@ class KafkaHandler:
             Exception: a fault outside the A2A error mapping (a produce error, a bug);
                 the caller decides between retrying and :meth:`fail`.
         """
+        attributes = {
+            "a2a.agent": self.agent,
+            "messaging.kafka.partition": record.partition,
+            "messaging.kafka.offset": record.offset,
+        }
+        with (
+            metrics.track_request(self.agent) as track,
+            tracing.server_span(self.agent, record.headers, attributes) as span,
+        ):
+            await self._handle(record, track, span)
+
+    async def _handle(self, record: RequestRecord, track: metrics.RequestTrack, span: Any) -> None:
         replies = _Replies(self, record)
         body = self._decode(record)
         if not isinstance(body, dict):
+            track.outcome = "bad_input"
             await self._reject(record, replies, body, None, _reason(body))
             await replies.delivered()
             return
         try:
             user = await self._authenticator.authenticate_headers(record.headers)
         except AuthenticationError as exc:
+            track.outcome = "unauthenticated"
             await self._refuse(record, replies, exc, body.get("id"))
             await replies.delivered()
             return
         request = self._parse(record, body)
         if isinstance(request, JSONRPCError | A2AError):
+            track.outcome = "bad_input"
             await self._reject(record, replies, request, None, _reason(request))
         elif isinstance(request, OutgoingRecord):
+            track.outcome = "rekeyed"
             await replies.produce(request)
         else:
             method, request_id, params = request
+            track.method = method if method in METHODS else "unknown"
+            if span is not None:
+                span.update_name(f"{self.agent} {track.method}")
             try:
-                await self._call(method, request_id, params, record, replies, user)
+                track.outcome = await self._call(method, request_id, params, record, replies, user)
             except ResponseTooLarge as exc:
+                track.outcome = "error"
                 await self._reject(
                     record,
                     replies,
@@ -341,23 +362,24 @@ class KafkaHandler:
         record: RequestRecord,
         replies: _Replies,
         user: User,
-    ) -> None:
-        """Calls the handler for one parsed request and answers it."""
+    ) -> str:
+        """Calls the handler for one parsed request and answers it; returns the
+        request's outcome (``metrics.RequestTrack.outcome``)."""
         deadline = binding.header(record.headers, binding.DEADLINE)
         if deadline and deadline.isdigit() and int(deadline) < time.time() * 1000:
             error = InvalidRequestError(message="Deadline exceeded before the request was handled")
             await self._reject(record, replies, error, request_id, "deadline-exceeded")
-            return
+            return "expired"
         request_type = METHODS.get(method)
         if request_type is None:
             await self._reject(record, replies, MethodNotFoundError(), request_id, "jsonrpc--32601")
-            return
+            return "bad_input"
         try:
             request = ParseDict(params, request_type(), ignore_unknown_fields=True)
         except Exception as exc:
             invalid = InvalidParamsError(data={"parseError": str(exc)})
             await self._reject(record, replies, invalid, request_id, "jsonrpc--32602")
-            return
+            return "bad_input"
         context = self._call_context(method, request_id, request, record, user)
         try:
             if method in STREAMING_METHODS:
@@ -372,6 +394,9 @@ class KafkaHandler:
             await replies.send(body, final=True)
             if _code(exc) in BAD_INPUT_CODES:
                 await replies.produce(_dead_letter(self.agent, record, _reason(exc), body))
+                return "bad_input"
+            return "error"
+        return "ok"
 
     def _call_context(
         self,
@@ -524,7 +549,8 @@ def _reason(error: A2AError | JSONRPCError) -> str:
 
 def _dead_letter(agent: str, record: RequestRecord, reason: str, detail: bytes) -> OutgoingRecord:
     """The DLQ copy of ``record``: original key, value and headers (credentials removed)
-    plus why and whence."""
+    plus why and whence. Counted in ``faust_a2a_dead_letters_total``."""
+    metrics.dead_lettered(agent, reason)
     headers = [
         *binding.redact_headers(record.headers),
         (binding.DLQ_REASON, reason.encode()),

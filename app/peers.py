@@ -6,6 +6,7 @@ from a2a.client import A2AClientError, Client, ClientCallContext, ClientConfig
 from a2a.helpers import get_artifact_text, get_message_text, new_text_message
 from a2a.types import Role, SendMessageRequest, TaskState
 
+from app import tracing
 from app.auth import AUTHORIZATION, forwarded_authorization
 from app.kafka_config import KafkaConfig, kafka_config
 from app.registry import resolve_card
@@ -49,6 +50,10 @@ class KafkaPeerCaller:
         Raises:
             A2AClientError: the agent failed, asked for input, or did not answer in time.
         """
+        with tracing.span(f"peer {agent}", {"a2a.peer": agent}, kind=tracing.SpanKind.CLIENT):
+            return await self._ask(agent, text)
+
+    async def _ask(self, agent: str, text: str) -> str:
         client = await self._client(agent)
         message = new_text_message(text, role=Role.ROLE_USER)
         authorization = forwarded_authorization()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from agents.spec import AgentSpec
+from app import binding
 from app.commands import register_commands
+from app.metrics import register_metrics
 from app.retention import register_retention
 from app.settings import Settings
 from app.views import register_views
@@ -25,4 +27,5 @@ def create_worker(specs: Mapping[str, AgentSpec], settings: Settings | None = No
     register_views(worker)
     register_retention(worker)
     register_commands(worker)
+    register_metrics(worker.app, {name: binding.requests_topic(name) for name in worker.agents})
     return worker

@@ -81,6 +81,25 @@ class Settings:
             (both with both). ``none`` is never accepted.
         jwt_leeway: ``FAUST_A2A_JWT_LEEWAY``, clock skew allowed on ``exp``/``nbf``/``iat``,
             seconds; default 30.
+        push_allow: ``FAUST_A2A_PUSH_ALLOW``, comma-separated CIDRs (``127.0.0.1/32``)
+            push-notification URLs may resolve to even though they are loopback,
+            private, link-local or otherwise non-public; default none (see
+            :mod:`app.push_guard`).
+        push_timeout: ``FAUST_A2A_PUSH_TIMEOUT``, seconds one webhook POST may take
+            (connect, write and read); default 10.
+        push_max_response_bytes: ``FAUST_A2A_PUSH_MAX_RESPONSE_BYTES``, the most of a
+            webhook's response body read; a longer one is cut off; default 64 KiB.
+        push_attempts: ``FAUST_A2A_PUSH_ATTEMPTS``, POSTs of one notification before
+            it is dead-lettered; default 8.
+        push_backoff_ms: ``FAUST_A2A_PUSH_BACKOFF_MS``, wait after the first failed
+            POST, doubled after each further failure; default 500.
+        push_backoff_max_ms: ``FAUST_A2A_PUSH_BACKOFF_MAX_MS``, the longest wait
+            between two POSTs; default 30000. With the defaults a notification is
+            dead-lettered at most 0.5+1+2+4+8+16+30 = 61.5 s (plus 8 timeouts) after
+            its first POST.
+        push_max_pending: ``FAUST_A2A_PUSH_MAX_PENDING``, outbox records one agent's
+            delivery holds at once per worker (in flight or waiting behind an
+            earlier notification of the same task); default 1000.
     """
 
     bootstrap_servers: str = "127.0.0.1:9092"
@@ -107,6 +126,13 @@ class Settings:
     jwt_audience: str = ""
     jwt_algorithms: str = ""
     jwt_leeway: int = 30
+    push_allow: str = ""
+    push_timeout: int = 10
+    push_max_response_bytes: int = 64 * 1024
+    push_attempts: int = 8
+    push_backoff_ms: int = 500
+    push_backoff_max_ms: int = 30_000
+    push_max_pending: int = 1000
     kafka_security: KafkaConfig = field(default_factory=KafkaConfig)
 
     def __post_init__(self) -> None:

@@ -69,7 +69,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeEr
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from app import binding, listing
+from app import binding, listing, tracing
 from app.auth import AUTHENTICATION_ERROR_CODE, AuthenticationError
 from app.kafka_config import KafkaConfig, explain
 
@@ -469,6 +469,7 @@ class KafkaTransport(ClientTransport):
             headers.extend((k.lower(), v.encode()) for k, v in context.service_parameters.items())
         value = binding.encode_json(binding.jsonrpc_request(method, params, uuid.uuid4().hex))
         self._pending[call.correlation_id] = call
+        tracing.inject(headers)
         try:
             await self._produce(call, value, key, partition, headers)
         except BaseException:

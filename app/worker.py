@@ -33,9 +33,13 @@ from app.kafka_driver import Transport
 from app.kafka_handler import KafkaHandler, OutgoingRecord, RequestRecord
 from app.offsets import guard_uncommitted_partitions
 from app.peers import KafkaPeerCaller
+from app.push import OutboxPushSender, producer_of
+from app.push_delivery import guard_from, register_push_delivery
+from app.push_guard import GuardedPushConfigStore
 from app.registry import encode_card
 from app.sdk_handler import sdk_request_handler
 from app.settings import Settings
+from app.tracing import TracedExecutor
 from tables import ConversationIndex, FaustPushNotificationConfigStore, FaustTaskStore
 from tables.changelog import Changelogs, HandedOver, Ownership, TrackedTable, WriteBehind
 
@@ -159,6 +163,7 @@ class A2AWorker:
             [self.tasks_table, self.contexts_table, self.push_configs_table]
         )
         self.peers = KafkaPeerCaller(settings.kafka)
+        self.push_guard = guard_from(settings)
         self.recovery_topic = self.app.topic(
             f"{settings.app_id}-recovery",
             key_serializer="raw",
@@ -168,7 +173,11 @@ class A2AWorker:
         )
         self.agents = {name: self._host(spec) for name, spec in specs.items()}
         self.app.agent(self.recovery_topic, name="a2a-recovery")(self._recover)
-        guard_uncommitted_partitions(self.app, {binding.requests_topic(name) for name in specs})
+        guard_uncommitted_partitions(
+            self.app,
+            {binding.requests_topic(name) for name in specs}
+            | {binding.push_topic(name) for name in specs},
+        )
         self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.on_partitions_revoked.connect(self._on_revoked)
         self.app.task(self._on_start)
@@ -197,7 +206,9 @@ class A2AWorker:
         tasks = FaustTaskStore(self.tasks_table, spec.name, partitions=self.settings.partitions)
         conversations = ConversationIndex(self.contexts_table, spec.name)
         push_configs = FaustPushNotificationConfigStore(self.push_configs_table, spec.name)
-        executor = spec.make_executor(self.peers)
+        executor = TracedExecutor(spec.make_executor(self.peers), spec.name)
+        guarded_configs = GuardedPushConfigStore(push_configs, self.push_guard)
+        push_sender = OutboxPushSender(spec.name, push_configs, producer_of(self.app))
         request_handler: RequestHandler
         if self.settings.request_handler == "default":
             request_handler = sdk_request_handler(
@@ -206,8 +217,8 @@ class A2AWorker:
                 conversations=conversations,
                 agent_card=card,
                 task_id_generator=binding.RoutedTaskIdGenerator(),
-                push_config_store=push_configs,
-                push_sender=None,
+                push_config_store=guarded_configs,
+                push_sender=push_sender,
                 interrupted_task_timeout=float(self.settings.interrupted_task_timeout),
             )
         else:
@@ -220,10 +231,12 @@ class A2AWorker:
                 partition_of=self._partition_of,
                 task_id_generator=binding.RoutedTaskIdGenerator(),
                 recovery=spec.recovery,
-                push_config_store=push_configs,
+                push_config_store=guarded_configs,
+                push_sender=push_sender,
                 extended_agent_card=extended_agent_card(spec, card),
                 extended_card_modifier=extended_card_modifier(card),
                 writes=self.writes,
+                acknowledged=self._acknowledged,
             )
         kafka_handler = KafkaHandler(
             spec.name,
@@ -241,6 +254,7 @@ class A2AWorker:
             internal=True,  # Faust creates it with the changelogs' partition count
         )
         self.app.agent(topic, name=f"a2a.{spec.name}")(self._serve(kafka_handler))
+        register_push_delivery(self.app, spec.name, push_configs, self.settings, self.push_guard)
         return HostedAgent(
             spec, card, tasks, conversations, push_configs, request_handler, kafka_handler
         )
