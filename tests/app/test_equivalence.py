@@ -262,3 +262,37 @@ async def test_kafka_and_http_agree_on(
     over_http = await scenario(http_connect)
     over_kafka = await scenario(connect)
     assert over_kafka == over_http
+
+
+async def test_follow_ups_by_task_id_alone_where_a2a_sdk_loses_the_context(
+    connect: Connect, http_connect: Connect
+) -> None:
+    """A2A 1.0 §3.4: a follow-up may name only the ``taskId``. a2a-sdk 1.3's handler gives
+    such a follow-up a new context once the task is reloaded from its store, and refuses
+    it (``docs/upstream.md``); over Kafka the task's context is used and the task goes on.
+    This test asserts both, so it fails when a2a-sdk is fixed (then the two must agree)."""
+
+    async def turns(connect: Connect) -> list[Observation]:
+        client = connect("turns", streaming=False)
+        first = _first_task([e async for e in client.send_message(_ask("first"))])
+        seen: list[Observation] = []
+        for text in ("hist 1", "hist 2", "done"):
+            try:
+                task = _first_task(
+                    [e async for e in client.send_message(_ask(text, task_id=first.id))]
+                )
+                seen.append(
+                    (TaskState.Name(task.status.state), task.context_id == first.context_id)
+                )
+            except A2AError as error:
+                seen.append(_outcome(error))
+        return seen
+
+    over_kafka = await turns(connect)
+    assert over_kafka == [
+        ("TASK_STATE_INPUT_REQUIRED", True),
+        ("TASK_STATE_INPUT_REQUIRED", True),
+        ("TASK_STATE_COMPLETED", True),
+    ]
+    over_http = await turns(http_connect)
+    assert ("error", "InvalidParamsError") in over_http, over_http
