@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,8 @@ from bench.servers import (
     HttpServerProcess,
     ServerProcess,
     WorkerProcess,
+    free_port,
+    get_json,
     retire_card,
     skip_stale_requests,
 )
@@ -228,6 +232,52 @@ class EchoDeployment:
         }
 
 
+class GatewayDeployment:
+    """HTTP JSON-RPC client → the gateway (``faust -A app gateway --agent``) → Kafka →
+    a faust-a2a worker: what an HTTP-only A2A client pays to reach a Kafka agent."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.faust = FaustDeployment(ctx, f"{NAME}-gateway")
+        self.port = free_port()
+        argv = [sys.executable, "-m", "faust", "-A", "app", "gateway"]
+        argv += ["--port", str(self.port), "--agent", self.faust.agent]
+        self.gateway = ctx.start(
+            ServerProcess(
+                "gateway",
+                argv,
+                log_path=ctx.base_dir / "gateway.log",
+                env={"KAFKA_BOOTSTRAP_SERVERS": ctx.bootstrap_servers},
+            )
+        )
+        self.client = ClientSpec("a2a-jsonrpc", f"http://127.0.0.1:{self.port}/")
+
+    def processes(self) -> Sequence[ServerProcess]:
+        """The worker(s) and the gateway: both count as this target's server CPU."""
+        return (*self.faust.processes(), self.gateway)
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Waits for the worker, then for the gateway to serve the agent's card.
+
+        Raises:
+            RuntimeError: the gateway exited, or did not serve within ``timeout`` s.
+        """
+        self.faust.wait_ready()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.gateway.check_alive()
+            if get_json(self.port, "/.well-known/agent-card.json")[0] == 200:
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"gateway not ready after {timeout}s:\n{self.gateway.log_tail()}")
+
+    def facts(self) -> dict[str, Any]:
+        """The worker's facts, and the path through the gateway."""
+        return {
+            **self.faust.facts(),
+            "path": "a2a-sdk JSON-RPC client → gateway (uvicorn) → KafkaTransport → worker",
+        }
+
+
 @dataclass(frozen=True)
 class TargetDef:
     """A target the benchmark can run.
@@ -277,6 +327,13 @@ TARGETS: dict[str, TargetDef] = {
             "raw aiokafka request-reply echo (no A2A): the floor",
             True,
             EchoDeployment,
+        ),
+        TargetDef(
+            "gateway",
+            "HTTP client → faust-a2a gateway → Kafka → faust-a2a worker",
+            True,
+            GatewayDeployment,
+            default=False,
         ),
         TargetDef(
             "a2a-http-h11",
