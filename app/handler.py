@@ -740,11 +740,14 @@ class LeanRequestHandler(RequestHandler):
             self._conversations.add(task.context_id, task.id, resolve_user_scope(context))
 
     async def notify(self, task: Task, event: Event, context: ServerCallContext) -> None:
-        """Hands a task change to the push-notification sender once the change is
-        durable; never raises. Tasks without push configs cost one table read."""
-        if self._push_sender is None or self._push_config_store is None:
-            return
+        """Counts a state change (``faust_a2a_task_state_changes_total``) and hands a task
+        change to the push-notification sender once the change is durable; never raises.
+        Tasks without push configs cost one table read."""
         if isinstance(event, Message):
+            return
+        if isinstance(event, Task | TaskStatusUpdateEvent):
+            metrics.task_state_changed(self._agent_card.name, TaskState.Name(task.status.state))
+        if self._push_sender is None or self._push_config_store is None:
             return
         try:
             if not await self._push_config_store.get_info(task.id, context):

@@ -61,13 +61,21 @@ class OutboxPushSender(PushNotificationSender):
         agent: The hosted agent.
         configs: The agent's push-config store (``get_info_for_dispatch``).
         produce: Sends a record and waits for the acknowledgement.
-
-    Also counts task state changes (``faust_a2a_task_state_changes_total``): the
-    request handler passes every Task and status event through here.
+        count_states: Also count task state changes
+            (``faust_a2a_task_state_changes_total``): a2a-sdk's handler passes every
+            Task and status event through here (the lean handler counts them itself).
     """
 
-    def __init__(self, agent: str, configs: PushNotificationConfigStore, produce: Produce) -> None:
+    def __init__(
+        self,
+        agent: str,
+        configs: PushNotificationConfigStore,
+        produce: Produce,
+        *,
+        count_states: bool = True,
+    ) -> None:
         self._agent = agent
+        self._count_states = count_states
         self._configs = configs
         self._produce = produce
         self._topic = binding.push_topic(agent)
@@ -78,7 +86,7 @@ class OutboxPushSender(PushNotificationSender):
         Raises:
             KafkaError: the record could not be produced (a2a-sdk's handlers log it).
         """
-        if isinstance(event, TaskStatusUpdateEvent | Task):
+        if self._count_states and isinstance(event, TaskStatusUpdateEvent | Task):
             metrics.task_state_changed(self._agent, TaskState.Name(event.status.state))
         configs = await self._configs.get_info_for_dispatch(task_id)
         if not configs:

@@ -530,9 +530,9 @@ class KafkaTransport(ClientTransport):
                 error = f"{type(exc).__name__}: {exc}"
                 if isinstance(exc, MessageSizeTooLargeError):
                     raise A2AClientError(
-                        f"request too large for Kafka: {len(value)} bytes exceed the "
-                        "producer's max_request_size or the broker's message.max.bytes "
-                        f"({error})"
+                        f"cannot produce the request to {self.requests_topic}: request too "
+                        f"large for Kafka: {len(value)} bytes exceed the producer's "
+                        f"max_request_size or the broker's message.max.bytes ({error})"
                     ) from exc
                 if not (exc.retriable or isinstance(exc, KafkaTimeoutError)):
                     raise A2AClientError(

@@ -208,7 +208,13 @@ class A2AWorker:
         push_configs = FaustPushNotificationConfigStore(self.push_configs_table, spec.name)
         executor = TracedExecutor(spec.make_executor(self.peers), spec.name)
         guarded_configs = GuardedPushConfigStore(push_configs, self.push_guard)
-        push_sender = OutboxPushSender(spec.name, push_configs, producer_of(self.app))
+        push_sender = OutboxPushSender(
+            spec.name,
+            push_configs,
+            producer_of(self.app),
+            # The lean handler counts task states itself (it skips tasks without configs).
+            count_states=self.settings.request_handler == "default",
+        )
         request_handler: RequestHandler
         if self.settings.request_handler == "default":
             request_handler = sdk_request_handler(

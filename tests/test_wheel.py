@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -85,7 +86,13 @@ async def test_the_installed_worker_serves(installed: Path, bootstrap_servers: s
             _ = [event async for event in client.send_message(request)]
         finally:
             await client.close()
-        # Other workers may host `data` too: this one's own view shows it answered.
+        # Other workers (other consumer groups) may host `data` too and answer first;
+        # this one reads the topic from its start, so it may still be catching up:
+        # its own view shows it answered once it has.
+        deadline = time.monotonic() + 90
+        while (status := worker.get(f"/contexts/{context_id}")[0]) != 200:
+            assert time.monotonic() < deadline, worker.log_tail()
+            await asyncio.sleep(1)
         status, body = worker.get(f"/contexts/{context_id}")
         assert status == 200, body
         (conversation,) = body["conversations"]

@@ -183,7 +183,7 @@ async def test_another_owners_task_is_not_found(client: Any) -> None:
     assert task.status.state == TaskState.TASK_STATE_COMPLETED
     mine = await data.get_task(GetTaskRequest(id=task.id), context=_as(ALICE))
     assert mine.id == task.id
-    config = TaskPushNotificationConfig(task_id=task.id, id="hook", url="http://127.0.0.1:9/x")
+    config = TaskPushNotificationConfig(task_id=task.id, id="hook", url="https://93.184.215.14/x")
     await data.create_task_push_notification_config(config, context=_as(ALICE))
     calls = {
         "GetTask": data.get_task(GetTaskRequest(id=task.id), context=_as(BOB)),

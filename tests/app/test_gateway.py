@@ -252,7 +252,7 @@ async def push_config_crud(via: Via, name: str) -> list[Any]:
     (event,) = await _events(client.send_message(_ask("Which race is best?")))
     task_id = event.task.id
     created = await client.create_task_push_notification_config(
-        TaskPushNotificationConfig(task_id=task_id, id="hook-1", url="https://example.test/hook")
+        TaskPushNotificationConfig(task_id=task_id, id="hook-1", url="https://93.184.215.14/hook")
     )
     got = await client.get_task_push_notification_config(
         GetTaskPushNotificationConfigRequest(task_id=task_id, id="hook-1")
@@ -361,7 +361,7 @@ EXPECTED: dict[str, Callable[[list[Any]], None]] = {
         ]
     ),
     "push_config_crud": lambda r: (
-        r == [True, "hook-1", "https://example.test/hook", ["hook-1"], []]
+        r == [True, "hook-1", "https://93.184.215.14/hook", ["hook-1"], []]
     ),
     "extended_card": lambda r: r[0] == "balance" and r[1] == ["balance-review"],
     "errors": lambda r: (

@@ -19,6 +19,7 @@ from a2a.client import A2AClientError
 from a2a.helpers import new_text_message
 from a2a.types import AgentCard, AgentInterface, Role, SendMessageRequest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from support.gateway import GatewayProcess
 from support.processes import ROOT, WorkerProcess, free_port
 from support.records import RawPeer
@@ -155,6 +156,18 @@ async def _publish_card(bootstrap_servers: str, name: str) -> None:
             )
         ],
     )
+    # A worker would declare the agent's topics; clients never create them.
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(topic, num_partitions=8, replication_factor=1)
+                for topic in (binding.requests_topic(name), binding.responses_topic(name))
+            ]
+        )
+    finally:
+        await admin.close()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
     await producer.start()
     try:
