@@ -26,6 +26,7 @@ from agents.spec import AgentSpec
 from app import binding
 from app.cards import agent_card
 from app.kafka_driver import Transport
+from app.logs import install as install_kafka_log_filter
 from app.offsets import guard_uncommitted_partitions
 from app.peers import KafkaPeerCaller
 from app.registry import encode_card
@@ -101,6 +102,7 @@ class A2AWorker:
             # rebalance within seconds instead of Kafka's default 5 minutes.
             consumer_metadata_max_age_ms=3000,
         )
+        install_kafka_log_filter(self.app)
         transport = Transport(self.app.conf.broker_consumer, self.app)
         transport.fetch_max_wait_ms = settings.fetch_max_wait_ms
         self.app.transport = transport
