@@ -30,10 +30,10 @@ MAX_ERROR_LINES = 5
 MAX_WARNING_LINES = 40
 
 
-def outage(kafka: KafkaCluster, seconds: float) -> Callable[[Timeline], Awaitable[float]]:
+def outage(kafka: KafkaCluster, seconds: float) -> Callable[[Timeline], Awaitable[list[float]]]:
     """A fault script: stop the broker 3 s into the load, start it ``seconds`` later."""
 
-    async def fault(timeline: Timeline) -> float:
+    async def fault(timeline: Timeline) -> list[float]:
         await asyncio.sleep(3)
         started = timeline.mark("stopping the broker")
         await asyncio.to_thread(kafka.stop)
@@ -43,7 +43,7 @@ def outage(kafka: KafkaCluster, seconds: float) -> Callable[[Timeline], Awaitabl
         await asyncio.to_thread(kafka.start)
         timeline.mark("broker answers")
         await asyncio.sleep(5)
-        return started
+        return [started]
 
     return fault
 

@@ -22,7 +22,7 @@ async def test_sigkill_one_worker_then_restart_it(
 ) -> None:
     workers = await echo_workers()
 
-    async def fault(timeline: Timeline) -> float:
+    async def fault(timeline: Timeline) -> list[float]:
         await asyncio.sleep(3)
         await workers.stop(1, signal.SIGKILL)
         started = timeline.mark("SIGKILL worker 1")
@@ -30,7 +30,7 @@ async def test_sigkill_one_worker_then_restart_it(
         timeline.mark("restarting worker 1")
         await workers.restart(1)
         timeline.mark("worker 1 ready")
-        return started
+        return [started]
 
     report = await run_scenario("worker-sigkill-restart", run, workers, fault, report_path)
     assert_nothing_lost(report)
@@ -42,13 +42,13 @@ async def test_sigterm_one_worker(
 ) -> None:
     workers = await echo_workers()
 
-    async def fault(timeline: Timeline) -> float:
+    async def fault(timeline: Timeline) -> list[float]:
         await asyncio.sleep(3)
         started = timeline.mark("SIGTERM worker 1")
         await workers.stop(1, signal.SIGTERM)
         timeline.mark("worker 1 exited")
         await asyncio.sleep(5)
-        return started
+        return [started]
 
     report = await run_scenario("worker-sigterm", run, workers, fault, report_path)
     assert_nothing_lost(report)

@@ -73,7 +73,7 @@ TERMINAL = frozenset(
     }
 )
 #: Order of the states a task of the echo agent goes through.
-_RANK = {TaskState.TASK_STATE_SUBMITTED: 0, TaskState.TASK_STATE_WORKING: 1}
+_RANK: dict[int, int] = {TaskState.TASK_STATE_SUBMITTED: 0, TaskState.TASK_STATE_WORKING: 1}
 #: Words of the status message of a task ended by the orphan rule (issue 8: "the
 #: worker running the task stopped").
 ORPHAN_MESSAGE = re.compile(r"worker\b.*\bstopped", re.IGNORECASE)
@@ -312,8 +312,8 @@ class Timeline:
 
 
 #: A fault script: breaks things while the load runs (its events on the timeline) and
-#: returns the time its fault window started.
-Fault = Callable[[Timeline], Awaitable[float]]
+#: returns when each of its faults started (seconds on the timeline).
+Fault = Callable[[Timeline], Awaitable[list[float]]]
 
 
 @dataclass
@@ -344,7 +344,7 @@ class Report:
     told_state_not_in_store: int = 0
     audit_errors: int = 0
     latency_ms: dict[str, float] = field(default_factory=dict)
-    fault_window: dict[str, float] = field(default_factory=dict)
+    fault_windows: list[dict[str, float]] = field(default_factory=list)
     worker_log_during_fault: list[dict[str, int]] = field(default_factory=list)
     timeline: list[tuple[float, str]] = field(default_factory=list)
     settle_seconds: float = 0.0
@@ -505,14 +505,21 @@ async def _told_states(client: Client, calls: Sequence[Call]) -> dict[str, int |
     return dict(await asyncio.gather(*(one(c) for c in calls if c.task_id)))
 
 
-def _unsettled(calls: Sequence[Call], stored: dict[str, _Stored]) -> int:
+def _clear_failure(call: Call) -> bool:
+    """Whether the caller was told its call failed (any error but its own timeout)."""
+    return bool(call.error) and call.error not in (A2AClientTimeoutError.__name__, "TimeoutError")
+
+
+def _unsettled(calls: Sequence[Call], stored: dict[str, _Stored], dead: set[str]) -> int:
+    """Conversations not over yet: a task not terminal, or no task although the
+    request may still be waiting in its topic (no clear failure, no dead letter)."""
     count = 0
     for call in calls:
         tasks = stored[call.context_id].tasks
         if (
             tasks is None
             or any(t.status.state not in TERMINAL for t in tasks)
-            or (not tasks and not call.error)
+            or (not tasks and not _clear_failure(call) and call.context_id not in dead)
         ):
             count += 1
     return count
@@ -520,11 +527,11 @@ def _unsettled(calls: Sequence[Call], stored: dict[str, _Stored]) -> int:
 
 def _behind(told: int, stored: int | str | None) -> bool:
     """Whether the store does not hold the state the caller was told."""
-    if stored is None or stored == "?":
+    if not isinstance(stored, int):
         return True
     if told in TERMINAL:
         return stored != told
-    return stored not in TERMINAL and _RANK.get(stored, 0) < _RANK.get(told, 0)  # type: ignore[arg-type]
+    return stored not in TERMINAL and _RANK.get(stored, 0) < _RANK.get(told, 0)
 
 
 async def run_scenario(
@@ -554,8 +561,8 @@ async def run_scenario(
         settle: Longest wait for every conversation to end after the load, seconds
             (``CHAOS_SETTLE``, default 30).
         call_timeout: Each call's deadline, seconds.
-        window: The fault window: calls in flight when the fault started or started
-            within ``window`` seconds after it.
+        window: A fault's window: the calls in flight when it started or started within
+            ``window`` seconds after it (their latency percentiles are reported).
     """
     calls = calls or env_int("CHAOS_CALLS", 500)
     concurrency = concurrency or env_int("CHAOS_CONCURRENCY", 64)
@@ -576,7 +583,7 @@ async def run_scenario(
 
         async def script() -> None:
             try:
-                fault_started.append(await fault(timeline))
+                fault_started.extend(await fault(timeline))
             finally:
                 timeline.mark("fault script over")
                 over.set()
@@ -595,22 +602,23 @@ async def run_scenario(
         await fault_task
 
         settle_started = time.monotonic()
+        dlq = binding.dlq_topic(workers.agent)
         while True:
             stored = await _list_conversations(auditor, made)
-            if _unsettled(made, stored) == 0 or time.monotonic() - settle_started > settle:
+            dead = await dead_letter_keys(workers.bootstrap_servers, dlq)
+            if _unsettled(made, stored, dead) == 0 or time.monotonic() - settle_started > settle:
                 break
             await asyncio.sleep(3)
         report.settle_seconds = round(time.monotonic() - settle_started, 1)
         told_states = await _told_states(auditor, made)
-        dead = await dead_letter_keys(workers.bootstrap_servers, binding.dlq_topic(workers.agent))
         _fill(report, made, stored, told_states, dead, workers.executions())
-        started = fault_started[0] if fault_started else math.nan
-        in_window = [
-            c.ended - c.started
-            for c in made
-            if not c.error and c.started <= started + window and c.ended >= started
-        ]
-        report.fault_window = {"started_s": round(started, 2), **percentiles(in_window)}
+        for started in fault_started:
+            in_window = [
+                c.ended - c.started
+                for c in made
+                if not c.error and c.started <= started + window and c.ended >= started
+            ]
+            report.fault_windows.append({"started_s": round(started, 2), **percentiles(in_window)})
         report.latency_ms = percentiles([c.ended - c.started for c in made if not c.error])
         report.worker_log_during_fault = [dict(c) for c in workers.log_lines_since(log_marks)]
         report.timeline = timeline.events
@@ -654,20 +662,16 @@ def _fill(
         elif call.error:
             errors[call.error] += 1
             sample(f"error {call.error}", call.error_detail)
-            if call.error == A2AClientTimeoutError.__name__ or call.error == "TimeoutError":
-                report.calls_timed_out += 1
-            else:
+            if _clear_failure(call):
                 report.calls_failed_clear_error += 1
+            else:
+                report.calls_timed_out += 1
         if call.context_id in dead:
             report.dead_lettered += 1
         if tasks is None:
             report.audit_errors += 1
             continue
-        clear_failure = bool(call.error) and call.error not in (
-            A2AClientTimeoutError.__name__,
-            "TimeoutError",
-        )
-        if not tasks and call.context_id not in dead and not clear_failure:
+        if not tasks and call.context_id not in dead and not _clear_failure(call):
             report.tasks_lost += 1
             sample("lost", f"{call.context_id} told={call.told} error={call.error}")
         if len(tasks) > 1:
@@ -699,7 +703,7 @@ def _fill(
                 report.audit_errors += 1
             elif _behind(call.told, held):
                 report.told_state_not_in_store += 1
-                shown = "missing" if held is None else TaskState.Name(held)  # type: ignore[arg-type]
+                shown = TaskState.Name(held) if isinstance(held, int) else "missing"
                 sample("told", f"{call.task_id} told {TaskState.Name(call.told)} store {shown}")
     ids = {t.id for s in stored.values() if s.tasks for t in s.tasks}
     report.executions = sum(n for task_id, n in executions.items() if task_id in ids)
