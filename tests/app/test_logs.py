@@ -99,8 +99,17 @@ def test_topic_not_found_at_first_start_is_a_warning_episode() -> None:
     assert [r.levelname for r in kept] == ["WARNING"]
 
 
-def test_install_filters_child_loggers() -> None:
+def test_install_filters_child_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logs, "_installed", None)
     trouble = logs.install()
-    assert logs.install() is trouble
-    assert trouble in logging.getLogger("aiokafka.conn").filters
-    assert trouble in logging.getLogger("aiokafka.consumer.group_coordinator").filters
+    try:
+        assert logs.install() is trouble
+        assert trouble in logging.getLogger("aiokafka.conn").filters
+        assert trouble in logging.getLogger("aiokafka.consumer.group_coordinator").filters
+        record = aiokafka_record("Unable connect to node with id %s: %s", 1, "refused")
+        assert logging.getLogger("aiokafka.client").filter(record)
+        again = aiokafka_record("Unable connect to node with id %s: %s", 1, "refused")
+        assert not logging.getLogger("aiokafka.client").filter(again)
+    finally:
+        for name in list(logging.root.manager.loggerDict):
+            logging.getLogger(name).removeFilter(trouble)

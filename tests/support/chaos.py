@@ -13,7 +13,7 @@ The pieces, used by ``tests/chaos``:
   each in a fresh conversation (its own ``context_id``), through a2a-sdk ``Client``\\s
   on ``KafkaTransport``, while a fault script runs; the load goes on until the
   script is over. Then it waits for the system to settle and audits every
-  conversation: ``ListTasks(context_id)`` for what exists, ``GetTask`` for what each
+  conversation: ``ListTasks`` (all partitions, paged) for what exists, ``GetTask`` for what each
   caller was told, the executions file for what ran twice, the agent's DLQ for what was
   dead-lettered, the workers' logs for what they wrote during the fault.
 - :class:`Report`: the figures of one run, one JSON line.
@@ -136,9 +136,24 @@ class KafkaCluster:
         if done.returncode != 0:
             raise RuntimeError(f"scripts/kafka {' '.join(args)}: {done.stdout}{done.stderr}")
 
-    def start(self) -> None:
-        """Starts every node that is not running and waits until all answer."""
-        self.script("--brokers", str(self.brokers), "start")
+    def start(self, attempts: int = 3) -> None:
+        """Starts every node that is not running and waits until all answer.
+
+        A node restarted right after it stopped can find its controller port still
+        held by closing connections ("Unable to start acceptor"): the start is tried
+        up to ``attempts`` times, 5 s apart.
+
+        Raises:
+            RuntimeError: the last attempt failed.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                self.script("--brokers", str(self.brokers), "start")
+                return
+            except RuntimeError:
+                if attempt == attempts:
+                    raise
+                time.sleep(5)
 
     def stop(self) -> None:
         """Stops every node (SIGTERM, as an operator would)."""
@@ -468,21 +483,25 @@ class _Stored:
 
 
 async def _list_conversations(client: Client, calls: Sequence[Call]) -> dict[str, _Stored]:
-    slots = asyncio.Semaphore(32)
-
-    async def one(call: Call) -> tuple[str, _Stored]:
-        async with slots:
-            for _ in range(3):
-                try:
-                    page = await client.list_tasks(
-                        ListTasksRequest(context_id=call.context_id, include_artifacts=True)
-                    )
-                    return call.context_id, _Stored(list(page.tasks))
-                except Exception:
-                    await asyncio.sleep(1)
-            return call.context_id, _Stored(None)
-
-    return dict(await asyncio.gather(*(one(c) for c in calls)))
+    """Every conversation's tasks, from one paged ``ListTasks`` over all partitions
+    (asking each conversation with ``ListTasks(context_id)`` costs a table scan per
+    conversation on the worker)."""
+    for attempt in range(3):
+        found: dict[str, list[Any]] = {}
+        token = ""
+        try:
+            for _ in range(1000):
+                page = await client.list_tasks(
+                    ListTasksRequest(page_size=100, page_token=token, include_artifacts=True)
+                )
+                for task in page.tasks:
+                    found.setdefault(task.context_id, []).append(task)
+                token = page.next_page_token
+                if not token:
+                    return {c.context_id: _Stored(found.get(c.context_id, [])) for c in calls}
+        except Exception:
+            await asyncio.sleep(2 * (attempt + 1))
+    return {c.context_id: _Stored(None) for c in calls}
 
 
 async def _told_states(client: Client, calls: Sequence[Call]) -> dict[str, int | str | None]:
