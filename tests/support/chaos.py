@@ -29,6 +29,8 @@ Definitions (issue 8):
   (``submitted`` < ``working`` < terminal).
 - *conversations with extra tasks*: conversations of one message that hold more than
   one task (the message ran again as a new task: a duplicate execution).
+- *calls after the fault*: calls started once the fault script was over (every
+  caller makes one); all completed means serving resumed by itself.
 - *failed by the orphan rule*: a ``failed`` task whose status message says the worker
   running it stopped.
 """
@@ -306,6 +308,7 @@ class Call:
     told: int | None = None
     error: str = ""
     error_detail: str = ""
+    after_fault: bool = False
 
 
 class Timeline:
@@ -343,6 +346,8 @@ class Report:
     answered_not_terminal: int = 0
     calls_failed_clear_error: int = 0
     calls_timed_out: int = 0
+    calls_after_fault: int = 0
+    completed_after_fault: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     tasks: int = 0
     tasks_completed: int = 0
@@ -434,15 +439,19 @@ async def drive(
     hard_timeout: float,
 ) -> list[Call]:
     """Runs ``concurrency`` callers, each sending one message at a time in a fresh
-    conversation, until ``calls`` calls were made and ``until`` is set (at most
-    ``max_calls``)."""
+    conversation, until ``calls`` calls were made and ``until`` is set; each caller
+    then makes one more call, started after ``until`` (at most ``max_calls`` in all).
+    Those last calls show whether serving resumed once the fault was over."""
     made: list[Call] = []
 
     async def caller(number: int) -> None:
         client = clients[number % len(clients)]
-        while len(made) < max_calls and (len(made) < calls or not until.is_set()):
+        after = 0
+        while len(made) < max_calls and not (len(made) >= calls and after > 0):
+            after += until.is_set()
             index = len(made)
             call = Call(index, uuid.uuid4().hex, f"chaos {index}", timeline.now())
+            call.after_fault = until.is_set()
             made.append(call)
             await _call(client, call, timeline, hard_timeout)
 
@@ -674,6 +683,10 @@ def _fill(
     report.calls = len(made)
     for call in made:
         tasks = stored[call.context_id].tasks
+        report.calls_after_fault += call.after_fault
+        report.completed_after_fault += (
+            call.after_fault and call.told == TaskState.TASK_STATE_COMPLETED
+        )
         if call.told is not None:
             report.answered += 1
             report.answered_completed += call.told == TaskState.TASK_STATE_COMPLETED
