@@ -28,9 +28,9 @@ test: $(VENV)/.installed
 
 ## chaos: the fault-injection tests (tests/chaos, marker `chaos`): worker SIGKILL/SIGTERM,
 ## broker stop and 60 s outage under load, a three-broker failover, log hygiene. They run
-## their own brokers on CHAOS_KAFKA_PORT (39092..39094, controllers +100). CHAOS_RUNS=3
+## their own brokers on CHAOS_KAFKA_PORT (28092..28094, controllers +100). CHAOS_RUNS=3
 ## repeats each scenario; each run's report is a JSON line in $(CHAOS_REPORT).
-CHAOS_KAFKA_PORT ?= 39092
+CHAOS_KAFKA_PORT ?= 28092
 CHAOS_REPORT ?= .chaos/report.jsonl
 chaos: $(VENV)/.installed
 	mkdir -p .chaos

@@ -2,8 +2,9 @@
 
 They stop, kill and restart brokers, so each test module runs its own: a fresh
 ``scripts/kafka`` cluster of ``BROKERS`` nodes (a module global, default 1) on
-``CHAOS_KAFKA_PORT`` (default 39092; node *i* on port + *i* - 1, controllers from
-port + 100), with data in the module's tmp dir, reset when the module is done.
+``CHAOS_KAFKA_PORT`` (default 28092; node *i* on port + *i* - 1, controllers from
+port + 100; keep them below the ephemeral port range, see ``support.chaos``), with data
+in the module's tmp dir, reset when the module is done.
 
 Knobs (environment): ``CHAOS_RUNS`` runs of each scenario (default 1; the issue's
 "three consecutive runs" is ``CHAOS_RUNS=3``), ``CHAOS_CALLS`` (500),
@@ -36,7 +37,7 @@ def kafka(
     """The module's own fresh broker(s), reset (stopped by PID, data deleted) after it."""
     brokers = getattr(request.module, "BROKERS", 1)
     cluster = KafkaCluster(
-        tmp_path_factory.mktemp("kafka"), env_int("CHAOS_KAFKA_PORT", 39092), brokers
+        tmp_path_factory.mktemp("kafka"), env_int("CHAOS_KAFKA_PORT", 28092), brokers
     )
     try:
         cluster.start()

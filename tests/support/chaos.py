@@ -3,9 +3,14 @@
 The pieces, used by ``tests/chaos``:
 
 - :class:`KafkaCluster`: the broker(s) of one test module, run by ``scripts/kafka`` on
-  ports of their own (``CHAOS_KAFKA_PORT``, default 39092; node *i* on port + *i* - 1,
+  ports of their own (``CHAOS_KAFKA_PORT``, default 28092; node *i* on port + *i* - 1,
   controllers on port + 100 + *i* - 1) with data in the test's tmp dir, so a test may
-  stop, kill and restart them. Nodes are killed by the PID in their pid file.
+  stop, kill and restart them. Nodes are killed by the PID in their pid file. The
+  ports must lie outside the kernel's ephemeral range (``ip_local_port_range``, 32768
+  and up on Linux): while a broker is down its clients reconnect thousands of times a
+  second, and one such connect can be given the broker's own port as its source port
+  and connect to itself (a TCP self-connect), which then holds the port and the broker
+  cannot start again ("a port is already in use").
 - :class:`EchoWorkers`: real ``faust -A support.chaos_app worker`` processes hosting
   the ``echo`` agent (:mod:`support.echo_agent`: working → 0.5 s → artifact →
   completed; each execution appended to a file).
@@ -23,6 +28,8 @@ Definitions (issue 8):
 - *lost*: a conversation with no task, whose request was not dead-lettered and whose
   caller was not told of a failure (an error other than its own timeout). A caller
   told a task the store does not have also counts as lost.
+  ``lost_with_request_in_topic`` counts the lost whose request record is in the
+  requests topic: a worker consumed it and answered nothing.
 - *non-terminal*: a stored task not in a terminal state after the settle period.
 - *told a state the store does not hold*: the caller's answer names a task whose
   stored state is another terminal state, is missing, or is behind the state told
@@ -360,6 +367,7 @@ class Report:
     conversations_with_extra_tasks: int = 0
     dead_lettered: int = 0
     tasks_lost: int = 0
+    lost_with_request_in_topic: int = 0
     tasks_non_terminal: int = 0
     told_state_not_in_store: int = 0
     audit_errors: int = 0
@@ -459,12 +467,12 @@ async def drive(
     return made
 
 
-async def dead_letter_keys(bootstrap_servers: str, topic: str) -> set[str]:
-    """The keys (context ids) of every record in the DLQ ``topic``."""
+async def topic_keys(bootstrap_servers: str, topic: str) -> set[str]:
+    """The keys of every record in ``topic`` (context ids, for requests and dead letters)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
     keys: set[str] = set()
     try:
+        await consumer.start()
         await consumer.topics()  # refreshes the metadata
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in partitions]
@@ -633,13 +641,16 @@ async def run_scenario(
         dlq = binding.dlq_topic(workers.agent)
         while True:
             stored = await _list_conversations(auditor, made)
-            dead = await dead_letter_keys(workers.bootstrap_servers, dlq)
+            dead = await topic_keys(workers.bootstrap_servers, dlq)
             if _unsettled(made, stored, dead) == 0 or time.monotonic() - settle_started > settle:
                 break
             await asyncio.sleep(3)
         report.settle_seconds = round(time.monotonic() - settle_started, 1)
         told_states = await _told_states(auditor, made)
-        _fill(report, made, stored, told_states, dead, workers.executions())
+        requested = await topic_keys(
+            workers.bootstrap_servers, binding.requests_topic(workers.agent)
+        )
+        _fill(report, made, stored, told_states, dead, requested, workers.executions())
         for started in fault_started:
             in_window = [
                 c.ended - c.started
@@ -670,6 +681,7 @@ def _fill(
     stored: dict[str, _Stored],
     told_states: dict[str, int | str | None],
     dead: set[str],
+    requested: set[str],
     executions: Counter[str],
 ) -> None:
     samples: dict[str, list[str]] = {}
@@ -705,6 +717,7 @@ def _fill(
             continue
         if not tasks and call.context_id not in dead and not _clear_failure(call):
             report.tasks_lost += 1
+            report.lost_with_request_in_topic += call.context_id in requested
             sample("lost", f"{call.context_id} told={call.told} error={call.error}")
         if len(tasks) > 1:
             report.conversations_with_extra_tasks += 1
