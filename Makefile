@@ -41,7 +41,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy app tables agents bench
 
-## bench: faust-a2a against a2a-sdk's HTTP server (QUICK=1 for a ~2 minute run).
+## bench: faust-a2a against a2a-sdk's HTTP server (QUICK=1 for a ~3 minute run).
 bench: $(VENV)/.installed
 	VENV=$(VENV) QUICK=$(QUICK) scripts/bench
 

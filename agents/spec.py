@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from a2a.server.agent_execution import AgentExecutor
 from a2a.types import AgentSkill
@@ -40,6 +40,14 @@ class AgentSpec:
         make_executor: Builds the executor; receives a :class:`PeerCaller` for agents
             that call other agents (most ignore it).
         streaming: Whether the card advertises streaming (``SendStreamingMessage``).
+        recovery: What the worker does with this agent's tasks that were running on a
+            worker that died (found when their partition is assigned again, or when a
+            request reaches them): ``"rerun"`` runs the executor again with the task
+            as stored (at-least-once: the executor must be safe to repeat);
+            ``"fail"`` (default, the safe choice for agents with side effects) ends
+            them ``failed`` with a message telling the caller it may retry.
+        extended_skills: Skills only the authenticated extended card shows
+            (``GetExtendedAgentCard``, A2A 1.0 §3.1.11); default none.
     """
 
     name: str
@@ -47,5 +55,7 @@ class AgentSpec:
     skills: tuple[AgentSkill, ...]
     make_executor: Callable[[PeerCaller], AgentExecutor]
     streaming: bool = True
+    recovery: Literal["rerun", "fail"] = "fail"
     input_modes: tuple[str, ...] = field(default=("text/plain",))
     output_modes: tuple[str, ...] = field(default=("text/plain",))
+    extended_skills: tuple[AgentSkill, ...] = ()

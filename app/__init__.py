@@ -9,7 +9,17 @@ Worker side: ``faust -A app worker`` loads :data:`app` (the Faust app of
 build a Faust app.
 """
 
+import os
 from typing import Any
+
+# a2a-sdk wraps every handler method in an OpenTelemetry span unless told not to; with
+# no tracer configured those no-op spans cost about a tenth of a worker's CPU. Keep
+# them only when tracing is configured (it must be decided before a2a is imported).
+if not any(
+    os.environ.get(name) and os.environ.get(name) != "none"
+    for name in ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+):
+    os.environ.setdefault("OTEL_INSTRUMENTATION_A2A_SDK_ENABLED", "false")
 
 from app.binding import KAFKA_PROTOCOL_BINDING, KafkaAddress, parse_kafka_url
 from app.peers import KafkaPeerCaller

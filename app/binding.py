@@ -1,7 +1,7 @@
 """The A2A Kafka binding: topic names, record headers, routing keys and JSON-RPC records.
 
 This module is the single place where the wire format lives; the worker
-(:mod:`app.server`) and the client (:mod:`app.transport`) both use it, and
+(:mod:`app.kafka_handler`) and the client (:mod:`app.transport`) both use it, and
 ``docs/kafka-binding.md`` specifies it. It is the A2A JSON-RPC binding (A2A v1.0,
 section 9) with a Kafka record in place of an HTTP body or SSE event:
 
@@ -31,6 +31,9 @@ from aiokafka.partitioner import DefaultPartitioner
 #: specification (``docs/kafka-binding.md``), as A2A 1.0.1 §5.8 and §12.7 ask of a custom
 #: binding. A breaking change of the wire format gets a new URI.
 KAFKA_PROTOCOL_BINDING = "urn:faust-a2a:binding:kafka:v1"
+#: Where the binding is specified, relative to the faust-a2a source tree; cards link it
+#: in ``AgentCard.documentation_url`` (A2A 1.0.1 §12.7 asks for a link to the spec).
+KAFKA_BINDING_SPEC = "docs/kafka-binding.md"
 #: Identifiers older cards used for the same wire format; accepted for one version.
 LEGACY_PROTOCOL_BINDINGS = ("KAFKA",)
 #: URL scheme of a Kafka interface: ``kafka://host:port[,host:port]/<requests topic>``.
@@ -145,8 +148,8 @@ def task_routing_key(task_id: str) -> str:
 def routing_key(method: str, params: Mapping[str, Any]) -> str | None:
     """The Kafka record key for a request, from its method and protobuf-JSON params.
 
-    ``SendMessage``/``SendStreamingMessage`` route by ``message.contextId`` (else by
-    the task's key); task-scoped methods by their task id; ``ListTasks`` by its
+    ``SendMessage``/``SendStreamingMessage`` route by the task's key when they name a
+    ``taskId`` (the task decides its context, A2A 1.0 §3.4), else by ``message.contextId``; task-scoped methods by their task id; ``ListTasks`` by its
     ``contextId`` filter. ``None`` means any partition will do (an unfiltered
     ``ListTasks``, ``GetExtendedAgentCard``) or the params are malformed (the handler
     then answers with ``InvalidParamsError``).
@@ -160,7 +163,7 @@ def routing_key(method: str, params: Mapping[str, Any]) -> str | None:
         if not isinstance(message, Mapping):
             return None
         context_id, task_id = text(message.get("contextId")), text(message.get("taskId"))
-        return context_id or (task_routing_key(task_id) if task_id else None)
+        return task_routing_key(task_id) if task_id else context_id
     if method in ("GetTask", "CancelTask", "SubscribeToTask"):
         task_id = text(params.get("id"))
     elif "PushNotificationConfig" in method:
@@ -190,6 +193,16 @@ def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> str | None
     return value
 
 
+def reply_partition(headers: Iterable[tuple[str, bytes]] | None) -> int | None:
+    """The partition a request's responses go to (:data:`REPLY_PARTITION`), or ``None``.
+
+    ``None`` when the header is absent or not a non-negative ASCII integer: the
+    responses are then partitioned by their key, the correlation id.
+    """
+    value = header(headers, REPLY_PARTITION)
+    return int(value) if value is not None and value.isascii() and value.isdigit() else None
+
+
 def service_parameters(headers: Iterable[tuple[str, bytes]] | None) -> dict[str, str]:
     """The A2A service parameters carried by a request's headers (lower-cased names)."""
     return {
@@ -197,6 +210,17 @@ def service_parameters(headers: Iterable[tuple[str, bytes]] | None) -> dict[str,
         for key, raw in headers or ()
         if raw is not None and key.lower() not in BINDING_HEADERS
     }
+
+
+#: Headers that carry credentials: never copied to a dead letter or a log.
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+)
+
+
+def redact_headers(headers: Iterable[tuple[str, bytes]] | None) -> list[tuple[str, bytes]]:
+    """``headers`` without the ones that carry credentials (:data:`CREDENTIAL_HEADERS`)."""
+    return [(key, raw) for key, raw in headers or () if key.lower() not in CREDENTIAL_HEADERS]
 
 
 def encode_json(payload: Mapping[str, Any]) -> bytes:

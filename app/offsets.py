@@ -10,7 +10,7 @@ topic were lost. Seen here with two workers, 8 partitions and a SIGKILL.
 :func:`guard_uncommitted_partitions` makes that re-positioning also rewind such
 partitions of the request topics to their earliest offset, which is what
 ``auto_offset_reset="earliest"`` promises. Records read twice are harmless: a
-redelivered message is answered from its task (``app.server``).
+redelivered message is answered from its task (``app.handler``).
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ import time
 from collections.abc import Iterable
 
 from a2a.server.agent_execution.active_task import TERMINAL_TASK_STATES
-from a2a.server.context import ServerCallContext
 from a2a.types import Task
 from faust.types import StreamT
 
+from app.auth import owner_context
 from app.worker import A2AWorker
 
 
@@ -69,9 +69,11 @@ def register_retention(worker: A2AWorker) -> None:
         async for event in stream.events():
             partition, now = event.message.partition, float(event.value)
             for hosted in worker.agents.values():
-                gone = expired(hosted.tasks.tasks(partition), now, settings.task_retention)
+                owned = hosted.tasks.owned_tasks(partition)
+                owners = {task.id: owner for owner, task in owned}
+                gone = expired((task for _, task in owned), now, settings.task_retention)
                 for task in gone:
-                    await hosted.tasks.delete(task.id, ServerCallContext())
-                    await hosted.push_configs.delete_info(task.id, ServerCallContext())
-                    hosted.conversations.remove(task.context_id, task.id)
-                worker.forget_messages(hosted.spec.name, {task.id for task in gone})
+                    owner = owners.get(task.id, "")
+                    await hosted.tasks.delete(task.id, owner_context(owner))
+                    await hosted.push_configs.delete_info(task.id, owner_context(owner))
+                    hosted.conversations.remove(task.context_id, task.id, owner)

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+
+import faust  # noqa: F401 -- importing faust copies `faust --datadir` into FAUST_DATADIR
+
+from app.kafka_config import KafkaConfig
 
 
 @dataclass(frozen=True)
@@ -22,8 +26,9 @@ class Settings:
             prefix of changelog topics; default ``faust-a2a``.
         store: ``FAUST_A2A_STORE``, Faust table store URL; default ``rocksdb://``
             (RocksDB through ``rocksdict``).
-        datadir: ``FAUST_A2A_DATADIR``, where this worker keeps its RocksDB files; one
-            per worker (Faust's ``--datadir`` overrides it); default ``.data/worker``.
+        datadir: ``FAUST_A2A_DATADIR``, where this worker keeps its RocksDB files, one
+            directory per app id below it; one per worker. ``faust --datadir DIR``
+            overrides it; default ``.data/worker``.
         advertised_bootstrap_servers: ``FAUST_A2A_ADVERTISED_BOOTSTRAP_SERVERS``, the
             bootstrap servers put in AgentCards for callers (as Kafka's
             ``advertised.listeners``); default: ``bootstrap_servers``.
@@ -46,11 +51,36 @@ class Settings:
         fetch_max_wait_ms: ``FAUST_A2A_FETCH_MAX_WAIT_MS``, how long the broker may
             hold an empty fetch of the worker's consumer, milliseconds; default 100
             (Faust's own 1500 stalls partitions whose buffer just drained).
-        interrupted_task_timeout: ``FAUST_A2A_INTERRUPTED_TASK_TIMEOUT``, seconds an
-            ``input-required`` task stays in memory before a follow-up must reload it
-            from the table; default 300.
+        interrupted_task_timeout: ``FAUST_A2A_INTERRUPTED_TASK_TIMEOUT``, with the
+            ``default`` request handler only: seconds a2a-sdk keeps an
+            ``input-required`` task's execution in memory before a follow-up must
+            reload it from the table; default 300. The lean handler keeps nothing in
+            memory between turns.
+        request_handler: ``FAUST_A2A_REQUEST_HANDLER``, ``lean`` (default: the
+            worker's own, :mod:`app.handler`) or ``default`` (a2a-sdk's
+            ``DefaultRequestHandler``, for comparison).
+        handover_timeout: ``FAUST_A2A_HANDOVER_TIMEOUT``, seconds the executions of a
+            revoked partition may run on before they are stopped (their tasks are then
+            recovered by the new owner); default 5. Keep it below the rebalance
+            timeout (20 s).
         task_retention: ``FAUST_A2A_TASK_RETENTION``, seconds a finished task is kept;
             default 7 days.
+        kafka_security: Kafka security settings (``KAFKA_SECURITY_PROTOCOL``,
+            ``KAFKA_SASL_*``, ``KAFKA_SSL_*``; see :class:`app.kafka_config.KafkaConfig`);
+            default PLAINTEXT. Use :attr:`kafka` for the complete connection settings.
+        jwt_secret: ``FAUST_A2A_JWT_SECRET``, HS256 secret that verifies callers'
+            bearer JWTs (development); set it or ``jwt_jwks`` to turn caller
+            authentication on. Default empty: authentication off.
+        jwt_jwks: ``FAUST_A2A_JWT_JWKS``, a JWKS (RFC 7517) file path or ``https://``
+            URL whose RS256/ES256 public keys verify callers' JWTs (production).
+        jwt_issuer: ``FAUST_A2A_JWT_ISSUER``, required ``iss`` claim; default: not checked.
+        jwt_audience: ``FAUST_A2A_JWT_AUDIENCE``, required ``aud`` claim (one value;
+            a token with an ``aud`` claim is refused while this is empty).
+        jwt_algorithms: ``FAUST_A2A_JWT_ALGORITHMS``, comma-separated accepted JWS
+            algorithms; default ``HS256`` with a secret, ``RS256,ES256`` with a JWKS
+            (both with both). ``none`` is never accepted.
+        jwt_leeway: ``FAUST_A2A_JWT_LEEWAY``, clock skew allowed on ``exp``/``nbf``/``iat``,
+            seconds; default 30.
     """
 
     bootstrap_servers: str = "127.0.0.1:9092"
@@ -68,19 +98,42 @@ class Settings:
     max_request_bytes: int = 1 << 20
     fetch_max_wait_ms: int = 100
     interrupted_task_timeout: int = 300
+    request_handler: str = "lean"
+    handover_timeout: int = 5
     task_retention: int = 7 * 24 * 3600
+    jwt_secret: str = ""
+    jwt_jwks: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_algorithms: str = ""
+    jwt_leeway: int = 30
+    kafka_security: KafkaConfig = field(default_factory=KafkaConfig)
+
+    def __post_init__(self) -> None:
+        if self.request_handler not in ("lean", "default"):
+            raise ValueError(
+                f"FAUST_A2A_REQUEST_HANDLER must be 'lean' or 'default', got {self.request_handler!r}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """Settings from the environment (variables in :data:`ENV_VARS`).
 
+        ``faust --datadir DIR`` (Faust's ``FAUST_DATADIR``) wins over
+        ``FAUST_A2A_DATADIR``.
+
         Raises:
-            ValueError: a numeric variable is not an integer.
+            ValueError: a numeric variable is not an integer, or a choice is unknown.
         """
-        values: dict[str, object] = {}
+        values: dict[str, object] = {"kafka_security": KafkaConfig.from_env(environ)}
+        datadir = next((environ[name] for name in FAUST_DATADIR_VARS if environ.get(name)), None)
+        if datadir:
+            values["datadir"] = datadir
         for f in fields(cls):
+            if f.name not in ENV_VARS:
+                continue
             raw = environ.get(ENV_VARS[f.name], "")
-            if raw == "":
+            if raw == "" or f.name in values:
                 continue
             if f.type in (int, "int"):
                 try:
@@ -94,9 +147,20 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     @property
+    def kafka(self) -> KafkaConfig:
+        """The Kafka connection settings of every client: :attr:`bootstrap_servers`
+        with :attr:`kafka_security`."""
+        return self.kafka_security.with_bootstrap_servers(self.bootstrap_servers)
+
+    @property
     def card_bootstrap_servers(self) -> str:
         """The bootstrap servers AgentCards advertise."""
         return self.advertised_bootstrap_servers or self.bootstrap_servers
+
+
+#: Where faust-streaming puts ``faust --datadir DIR``: ``import faust`` reads it from
+#: ``sys.argv`` (its CLI imports the app before it parses its options).
+FAUST_DATADIR_VARS = ("FAUST_DATADIR", "F_DATADIR")
 
 
 #: The environment variable of each setting.
@@ -105,6 +169,6 @@ ENV_VARS: dict[str, str] = {
     **{
         f.name: f"FAUST_A2A_{f.name.upper()}"
         for f in fields(Settings)
-        if f.name != "bootstrap_servers"
+        if f.name not in ("bootstrap_servers", "kafka_security")
     },
 }

@@ -1,14 +1,14 @@
 """The Faust app: one Faust agent per hosted A2A agent, A2A state in Faust tables.
 
 Reading order, as in Faust's own examples: tables → request topics → the agents that
-serve them → start-up (topics, AgentCards in ``agent.registry``) → web views
-(:mod:`app.views`) and CLI commands (:mod:`app.commands`).
+serve them (:mod:`app.kafka_handler` over :mod:`app.handler`) → partitions assigned
+(recovery of orphaned tasks) and revoked (hand-over) → start-up (topics, AgentCards in
+``agent.registry``) → web views (:mod:`app.views`) and CLI commands (:mod:`app.commands`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -16,23 +16,29 @@ from pathlib import Path
 from typing import Any, cast
 
 import faust
-from a2a.server.request_handlers import DefaultRequestHandler
-from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
+from a2a.server.request_handlers import RequestHandler
 from a2a.types import AgentCard
+from aiokafka.errors import KafkaError
+from faust.exceptions import ProducerSendError
 from faust.streams import _current_event
-from faust.types import EventT, StreamT, TableT
+from faust.types import TP, EventT, StreamT
 
 from agents.spec import AgentSpec
 from app import binding
-from app.cards import agent_card
+from app.auth import Authenticator
+from app.cards import agent_card, extended_agent_card, extended_card_modifier
+from app.executions import Executions
+from app.handler import LeanRequestHandler
 from app.kafka_driver import Transport
+from app.kafka_handler import KafkaHandler, OutgoingRecord, RequestRecord
 from app.logs import install as install_kafka_log_filter
 from app.offsets import guard_uncommitted_partitions
 from app.peers import KafkaPeerCaller
 from app.registry import encode_card
-from app.server import ConversationContextBuilder, OutgoingRecord, RecordHandler, RequestRecord
+from app.sdk_handler import sdk_request_handler
 from app.settings import Settings
 from tables import ConversationIndex, FaustPushNotificationConfigStore, FaustTaskStore
+from tables.changelog import Changelogs, HandedOver, Ownership, TrackedTable, WriteBehind
 
 logger = logging.getLogger(__name__)
 
@@ -46,21 +52,45 @@ class HostedAgent:
     tasks: FaustTaskStore
     conversations: ConversationIndex
     push_configs: FaustPushNotificationConfigStore
-    handler: RecordHandler
+    request_handler: RequestHandler
+    kafka_handler: KafkaHandler
 
 
 def pin_current_event(event: EventT) -> None:
     """Makes ``event`` the current Faust event of this asyncio context, by strong reference.
 
     Table writes go to the changelog partition of ``faust.current_event()``, which
-    Faust keeps as a *weak* reference. a2a-sdk runs a task's executor and its store
-    writes in asyncio tasks that outlive the request record that started them (a
-    streaming task, ``return_immediately``, a later ``CancelTask``); they copy this
-    context, so pinning the event here keeps it resolvable exactly as long as they
-    live, and their writes land in the partition of the record that created them —
-    the partition that owns the conversation.
+    Faust keeps as a *weak* reference. An execution outlives the request record that
+    started it (a streaming task, ``return_immediately``, a later ``CancelTask``); it
+    copies this context, so pinning the event here keeps it resolvable exactly as long
+    as the execution lives, and its writes land in the partition of the record that
+    created it — the partition that owns the conversation.
     """
     _current_event.set(cast(Any, lambda: event))
+
+
+def _graceful_worker(a2a: A2AWorker) -> type[faust.Worker]:
+    """Faust's ``Worker`` class, stopping ``a2a``'s executions gracefully on shutdown.
+
+    On SIGTERM Faust stops the consumer and closes the tables before anything else, and
+    it does not send ``on_partitions_revoked``; executions still running would then
+    lose their writes and their tasks be recovered as orphans. This worker first stops
+    taking records and lets running executions finish within ``handover_timeout`` (the
+    rest are handed over, as on a rebalance), closes the peer callers' Kafka clients,
+    then stops as Faust does.
+    """
+
+    class GracefulWorker(faust.Worker):
+        async def on_stop(self) -> None:
+            self.app.flow_control.suspend()
+            await a2a.executions.hand_over(
+                range(a2a.settings.partitions), float(a2a.settings.handover_timeout)
+            )
+            a2a.writes.flush()
+            await a2a.peers.close()
+            await super().on_stop()
+
+    return GracefulWorker
 
 
 class A2AWorker:
@@ -73,18 +103,21 @@ class A2AWorker:
     Attributes:
         app: The ``faust.App``; ``faust -A app worker`` runs it.
         agents: The hosted agents by name.
-        tasks_table, contexts_table, messages_table, push_configs_table: The tables,
-            raw (UTF-8) keys → ``bytes`` values, partitioned like the request topics.
+        tasks_table, contexts_table, push_configs_table: The tables, raw (UTF-8) keys
+            → ``bytes`` values, partitioned like the request topics.
+        executions: The executions this worker is running.
+        ownership: The partitions this worker may write.
     """
 
     def __init__(self, specs: Mapping[str, AgentSpec], settings: Settings) -> None:
         self.settings = settings
-        Path(settings.datadir).mkdir(parents=True, exist_ok=True)
+        datadir = Path(settings.datadir) / settings.app_id
+        datadir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
             settings.app_id,
             broker=f"kafka://{settings.bootstrap_servers.replace(',', ';kafka://')}",
             store=settings.store,
-            datadir=settings.datadir,
+            datadir=str(datadir),
             topic_partitions=settings.partitions,
             topic_replication_factor=settings.replication_factor,
             table_standby_replicas=settings.standby_replicas,
@@ -101,52 +134,97 @@ class A2AWorker:
             # (stale metadata); a short metadata age makes the consumer see them and
             # rebalance within seconds instead of Kafka's default 5 minutes.
             consumer_metadata_max_age_ms=3000,
+            Worker=_graceful_worker(self),
+            **settings.kafka.faust_settings(),
         )
         install_kafka_log_filter(self.app)
         transport = Transport(self.app.conf.broker_consumer, self.app)
         transport.fetch_max_wait_ms = settings.fetch_max_wait_ms
         self.app.transport = transport
-        self.tasks_table: TableT = self._table("tasks", "task id → a2a Task (protobuf)")
+        self.ownership = Ownership()
+        self.executions = Executions()
+        self.tasks_table = self._table("tasks", "task id → a2a Task (protobuf)")
         self.contexts_table = self._table("contexts", "context id → task ids (JSON)")
-        self.messages_table = self._table("messages", "message id → task id")
         self.push_configs_table = self._table("push-configs", "task id → push configs")
-        self.peers = KafkaPeerCaller(settings.bootstrap_servers)
+        self.authenticator = Authenticator.from_settings(settings)
+        self.writes = WriteBehind()
+        self.changelogs = Changelogs(
+            [self.tasks_table, self.contexts_table, self.push_configs_table]
+        )
+        self.peers = KafkaPeerCaller(settings.kafka)
+        self.recovery_topic = self.app.topic(
+            f"{settings.app_id}-recovery",
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.partitions,
+            internal=True,
+        )
         self.agents = {name: self._host(spec) for name, spec in specs.items()}
+        self.app.agent(self.recovery_topic, name="a2a-recovery")(self._recover)
         guard_uncommitted_partitions(self.app, {binding.requests_topic(name) for name in specs})
+        self.app.on_partitions_assigned.connect(self._on_assigned)
+        self.app.on_partitions_revoked.connect(self._on_revoked)
         self.app.task(self._on_start)
 
-    def _table(self, name: str, help_text: str) -> TableT:
-        return self.app.Table(
-            name,
+    def _table(self, name: str, help_text: str) -> TrackedTable:
+        table = TrackedTable(
+            self.app,
+            name=name,
             key_type=bytes,
             value_type=bytes,
             partitions=self.settings.partitions,
             help=help_text,
         )
+        table.ownership = self.ownership
+        return cast(TrackedTable, self.app.tables.add(table))
+
+    def _partition_of(self, task_id: str) -> int:
+        return binding.partition_for(binding.task_routing_key(task_id), self.settings.partitions)
 
     def _host(self, spec: AgentSpec) -> HostedAgent:
-        card = agent_card(spec, self.settings.card_bootstrap_servers)
+        card = agent_card(
+            spec,
+            self.settings.card_bootstrap_servers,
+            authentication=self.authenticator.enabled,
+        )
         tasks = FaustTaskStore(self.tasks_table, spec.name, partitions=self.settings.partitions)
         conversations = ConversationIndex(self.contexts_table, spec.name)
         push_configs = FaustPushNotificationConfigStore(self.push_configs_table, spec.name)
-        request_handler = DefaultRequestHandler(
-            agent_executor=spec.make_executor(self.peers),
-            task_store=tasks,
-            agent_card=card,
-            extended_agent_card=card,
-            push_config_store=push_configs,
-            request_context_builder=ConversationContextBuilder(
-                tasks, conversations, self.messages_table, spec.name
-            ),
-            interrupted_task_timeout=float(self.settings.interrupted_task_timeout),
-        )
-        handler = RecordHandler(
+        executor = spec.make_executor(self.peers)
+        request_handler: RequestHandler
+        if self.settings.request_handler == "default":
+            request_handler = sdk_request_handler(
+                agent_executor=executor,
+                tasks=tasks,
+                conversations=conversations,
+                agent_card=card,
+                task_id_generator=binding.RoutedTaskIdGenerator(),
+                push_config_store=push_configs,
+                push_sender=None,
+                interrupted_task_timeout=float(self.settings.interrupted_task_timeout),
+            )
+        else:
+            request_handler = LeanRequestHandler(
+                agent_executor=executor,
+                task_store=tasks,
+                agent_card=card,
+                conversations=conversations,
+                executions=self.executions,
+                partition_of=self._partition_of,
+                task_id_generator=binding.RoutedTaskIdGenerator(),
+                recovery=spec.recovery,
+                push_config_store=push_configs,
+                extended_agent_card=extended_agent_card(spec, card),
+                extended_card_modifier=extended_card_modifier(card),
+                writes=self.writes,
+            )
+        kafka_handler = KafkaHandler(
             spec.name,
-            JsonRpcDispatcher(request_handler),
-            tasks,
-            self.messages_table,
-            self._send,
+            request_handler,
+            produce=self._produce,
+            acknowledged=self._acknowledged,
             max_request_bytes=self.settings.max_request_bytes,
+            authenticator=self.authenticator,
         )
         topic = self.app.topic(
             binding.requests_topic(spec.name),
@@ -155,31 +233,31 @@ class A2AWorker:
             partitions=self.settings.partitions,
             internal=True,  # Faust creates it with the changelogs' partition count
         )
-        self.app.agent(topic, name=f"a2a.{spec.name}")(self._serve(handler))
-        return HostedAgent(spec, card, tasks, conversations, push_configs, handler)
-
-    def forget_messages(self, agent: str, task_ids: set[str]) -> None:
-        """Deletes the redelivery records (message id → task id) of ``task_ids``."""
-        if not task_ids:
-            return
-        prefix = f"{agent}/".encode()
-        for key, value in list(self.messages_table.items()):
-            if key.startswith(prefix) and value.decode() in task_ids:
-                del self.messages_table[key]
-
-    async def _send(self, record: OutgoingRecord) -> None:
-        await self.app.producer.send_and_wait(
-            record.topic, record.key, record.value, None, None, record.headers
+        self.app.agent(topic, name=f"a2a.{spec.name}")(self._serve(kafka_handler))
+        return HostedAgent(
+            spec, card, tasks, conversations, push_configs, request_handler, kafka_handler
         )
 
-    def _serve(self, handler: RecordHandler) -> Callable[[StreamT], Awaitable[None]]:
+    async def _acknowledged(self, partition: int) -> None:
+        """Makes the held table writes, then waits until the partition's changelog
+        records are acknowledged: an answer never runs ahead of the state."""
+        self.writes.flush()
+        await self.changelogs.acknowledged(partition)
+
+    async def _produce(self, record: OutgoingRecord) -> Awaitable[Any]:
+        return await self.app.producer.send(
+            record.topic, record.key, record.value, record.partition, None, record.headers
+        )
+
+    def _serve(self, handler: KafkaHandler) -> Callable[[StreamT], Awaitable[None]]:
         """The Faust agent of one A2A agent: bounded concurrent handling, ordered acks.
 
         Each record is handled in its own asyncio task (at most ``max_in_flight`` at a
-        time) so a long execution does not stall its partition; each event is acked
-        when its handling is over, and Faust commits an offset only once every
-        record before it is acked (at-least-once; redelivery is answered from the
-        task, see ``RecordHandler``).
+        time) so a long execution does not stall its partition. A record is acked
+        only once its answer (or dead letter) is acknowledged by Kafka, and Faust
+        commits an offset only once every record before it is acked (at-least-once;
+        a redelivered message is answered from its task, see ``app.handler``). A
+        record whose partition was handed over is not acked: its new owner answers it.
         """
         max_in_flight = self.settings.max_in_flight
 
@@ -199,15 +277,9 @@ class A2AWorker:
                     headers=tuple(cast(list[tuple[str, bytes]], message.headers or [])),
                 )
                 try:
-                    await handler.handle(record)
-                except Exception as exc:
-                    logger.exception(
-                        "request %s[%s]@%s failed", record.topic, record.partition, record.offset
-                    )
-                    with contextlib.suppress(Exception):
-                        await handler.fail(record, exc)
+                    if await self._answer(handler, record):
+                        event.ack()
                 finally:
-                    event.ack()
                     slots.release()
 
             async for event in cast(faust.Stream, stream).noack().events():
@@ -218,8 +290,103 @@ class A2AWorker:
 
         return serve
 
+    async def _answer(self, handler: KafkaHandler, record: RequestRecord) -> bool:
+        """Handles ``record`` until it is answered; ``False`` if it was handed over.
+
+        A produce that fails (the broker is unreachable) is retried with backoff, for
+        as long as this worker owns the partition, so no request is acked unanswered.
+        Any other fault is retried once, then answered with ``InternalError`` and
+        dead-lettered: a record that crashes the handler twice never blocks its
+        partition.
+        """
+        backoff, attempts = 0.5, 0
+        failure: Exception | None = None
+        while True:
+            try:
+                if failure is None:
+                    await handler.handle(record)
+                else:
+                    await handler.fail(record, failure)
+                return True
+            except HandedOver:
+                return False
+            except (KafkaError, ProducerSendError) as exc:
+                if not self.ownership.owns(record.partition):
+                    return False
+                logger.warning(
+                    "answer to %s[%s]@%s not produced (%r); retrying in %.1f s",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    exc,
+                    backoff,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+            except Exception as exc:
+                if failure is not None:
+                    raise
+                attempts += 1
+                logger.exception(
+                    "request %s[%s]@%s failed (attempt %d)",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    attempts,
+                )
+                if attempts >= 2:
+                    failure = exc
+
+    async def _recover(self, stream: StreamT) -> None:
+        """Recovers the orphaned tasks of each partition this worker is assigned.
+
+        One record per assigned partition arrives on the internal recovery topic
+        (partitioned like the request topics, so owned by the same worker); while it is
+        handled, table writes land in that partition, and each lean handler runs again
+        or fails the partition's tasks that were running on a worker that stopped.
+        """
+        async for event in stream.events():
+            pin_current_event(event)
+            partition = event.message.partition
+            for name, hosted in self.agents.items():
+                if isinstance(hosted.request_handler, LeanRequestHandler):
+                    counts = await hosted.request_handler.recover(
+                        hosted.tasks.owned_tasks(partition)
+                    )
+                    if any(counts.values()):
+                        logger.warning(
+                            "partition %d of %s: %d orphaned tasks run again, %d ended failed",
+                            partition,
+                            name,
+                            counts["rerun"],
+                            counts["failed"],
+                        )
+
+    async def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        """Opens the assigned partitions for writes and asks for their recovery."""
+        assigned: set[TP] = args[0] if args else kwargs["assigned"]
+        recovery = self.recovery_topic.get_topic_name()
+        self.ownership.assign(tp.partition for tp in assigned)
+        for tp in assigned:
+            if tp.topic == recovery:
+                await self.recovery_topic.send(value=b"recover", partition=tp.partition)
+
+    async def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        """Hands revoked partitions over: their executions finish within
+        ``handover_timeout`` or are stopped, then no more writes go to them."""
+        revoked: set[TP] = args[0] if args else kwargs["revoked"]
+        partitions = {tp.partition for tp in revoked}
+        await self.executions.hand_over(partitions, float(self.settings.handover_timeout))
+        self.writes.flush()
+        self.ownership.revoke(partitions)
+
     async def _on_start(self) -> None:
-        """Creates the output topics and publishes every AgentCard to the registry."""
+        """Says whether callers are authenticated, creates the output topics and
+        publishes every AgentCard to the registry."""
+        logger.log(
+            logging.INFO if self.authenticator.enabled else logging.WARNING,
+            self.authenticator.describe(),
+        )
         for name in self.agents:
             for topic_name in (binding.responses_topic(name), binding.dlq_topic(name)):
                 await self.app.topic(

@@ -48,12 +48,21 @@ def _make(_: PeerCaller) -> AgentExecutor:
     return EchoExecutor()
 
 
-SPEC = AgentSpec(
-    name=NAME,
-    description="Benchmark agent: echoes each message as an artifact and completes.",
-    skills=(AgentSkill(id="echo", name="Echo", description="Echoes the text.", tags=["bench"]),),
-    make_executor=_make,
-)
+def spec(name: str = NAME) -> AgentSpec:
+    """The benchmark agent under ``name`` (its topics are ``agent.<name>.*``): each
+    faust-a2a target hosts it under a name of its own, so that two targets' workers
+    never answer the same requests."""
+    return AgentSpec(
+        name=name,
+        description="Benchmark agent: echoes each message as an artifact and completes.",
+        skills=(
+            AgentSkill(id="echo", name="Echo", description="Echoes the text.", tags=["bench"]),
+        ),
+        make_executor=_make,
+    )
+
+
+SPEC = spec()
 
 
 def http_card(url: str) -> AgentCard:

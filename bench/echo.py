@@ -29,12 +29,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from app import binding
+from app.kafka_config import kafka_config
 from bench.agent import PARTITIONS
 
 REQUESTS_TOPIC = "bench.echo.requests"
 REPLIES_TOPIC = "bench.echo.replies"
 #: ``fetch_max_wait_ms`` of both consumers (``KafkaTransport``'s default).
 FETCH_MAX_WAIT_MS = 100
+#: ``acks`` of both producers: the project's durable produce settings
+#: (``app.kafka_config``), as every other producer of the project (stated for the report).
+ACKS = "all"
 #: Request header: how many reply records to produce.
 REPLIES_HEADER = "echo-replies"
 #: Reply records of a streamed benchmark task over faust-a2a: the Task, three
@@ -50,7 +54,7 @@ async def ensure_topics(bootstrap_servers: str) -> None:
     Raises:
         RuntimeError: the broker refused to create one.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka_config(bootstrap_servers).admin_options())
     await admin.start()
     try:
         response = await admin.create_topics(
@@ -69,7 +73,7 @@ async def _consumer_at_end(
     """A started consumer assigned every partition of ``topic``, positioned at its end
     (``producer``, started, tells the partitions)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka_config(bootstrap_servers).client_options(),
         enable_auto_commit=False,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
@@ -89,7 +93,7 @@ async def serve(bootstrap_servers: str, stop: asyncio.Event) -> None:
     deliveries are awaited together before the next fetch.
     """
     await ensure_topics(bootstrap_servers)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    producer = AIOKafkaProducer(**kafka_config(bootstrap_servers).producer_options())
     await producer.start()
     consumer = await _consumer_at_end(bootstrap_servers, REQUESTS_TOPIC, producer)
     try:
@@ -147,7 +151,7 @@ class EchoClient:
         self._replies = str(replies).encode()
         self._timeout = timeout
         self._pending: dict[str, _Call] = {}
-        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+        self._producer = AIOKafkaProducer(**kafka_config(bootstrap_servers).producer_options())
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
 

@@ -73,11 +73,16 @@ def main() -> None:
     app_id = f"recovery-{uuid.uuid4().hex[:8]}"
     base = RESULTS / app_id
     base.mkdir(parents=True)
-    asyncio.run(skip_stale_requests(args.bootstrap_servers, app_id))
+    asyncio.run(skip_stale_requests(args.bootstrap_servers, app_id, SPEC.name))
 
     def worker() -> WorkerProcess:
         return WorkerProcess(
-            args.bootstrap_servers, app_id, base, 0, profile_path=base / "unused.pyisession"
+            args.bootstrap_servers,
+            app_id,
+            base,
+            "worker-0",
+            agent=SPEC.name,
+            profile_path=base / "unused.pyisession",
         )
 
     first = worker()

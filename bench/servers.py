@@ -5,10 +5,14 @@ worker``), a2a-sdk's HTTP server (``python -m bench.http_server``) and the raw e
 (``python -m bench.echo``). Every process gets its own log file; a process that dies
 while the benchmark waits for it raises with the end of that log. Each also gets
 SIGTERM from the kernel if the benchmark's process dies first.
+
+:func:`pid_listening_on` finds the process behind a TCP port (the broker, when the
+benchmark did not start it) from ``/proc`` (Linux).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -26,9 +30,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from app import binding
-from bench.agent import NAME, PARTITIONS
+from app.kafka_config import kafka_config
+from bench.agent import PARTITIONS
+from bench.http_server import PEER_PATH
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The worker's view answering what it runs with (:func:`bench.worker_app.worker_config`).
+CONFIG_PATH = "/bench/config"
 
 
 #: ``prctl`` option: the signal a process gets when its parent dies (Linux).
@@ -40,6 +48,50 @@ def terminate_with_parent() -> None:
     process the benchmark starts (servers before exec, client processes first), so
     that none outlives the run even when the benchmark itself is killed."""
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def pid_listening_on(port: int) -> int:
+    """The process that listens on TCP ``port`` (any local address), from ``/proc``.
+
+    Reads the listening sockets' inodes from ``/proc/net/tcp`` and ``/proc/net/tcp6``
+    (state ``0A``, LISTEN; proc(5)), then finds the process holding one of them
+    among the ``/proc/<pid>/fd`` links (``socket:[<inode>]``) it may read.
+
+    Raises:
+        LookupError: nothing listens on ``port``, or the listener's process is not
+            readable by this user (say its PID with ``--broker-pid`` then).
+    """
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local_port = int(fields[1].rpartition(":")[2], 16)
+                if local_port == port and fields[3] == "0A":
+                    inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        raise LookupError(f"nothing listens on TCP port {port}")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (proc / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in inodes:
+                        return int(proc.name)
+    raise LookupError(f"the process listening on TCP port {port} is not readable by this user")
+
+
+def get_json(port: int, path: str, timeout: float = 10.0) -> tuple[int, Any]:
+    """``GET http://127.0.0.1:<port><path>``: (status, JSON body); (0, None) if down."""
+    try:
+        url = f"http://127.0.0.1:{port}{path}"
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0, None
 
 
 def free_port() -> int:
@@ -118,46 +170,62 @@ class ServerProcess:
 
 
 class WorkerProcess(ServerProcess):
-    """A faust-a2a worker hosting the ``bench`` agent, with its own datadir and web port.
+    """A faust-a2a worker hosting one benchmark agent, with its own datadir and web port.
 
     Args:
         bootstrap_servers: The broker.
         app_id: Faust app id; workers sharing it share the request partitions.
         base_dir: Where its datadir and log go.
-        index: Tells workers of one run apart (``worker-<index>``).
+        name: Tells workers of one run apart (its log and datadir are named after it).
+        agent: The hosted agent's name (``BENCH_AGENT_NAME``, :mod:`bench.worker_app`).
         profile_path: Where ``/bench/profile/stop`` saves the pyinstrument session.
+        env: Further ``FAUST_A2A_*`` settings of this worker.
     """
 
     def __init__(
-        self, bootstrap_servers: str, app_id: str, base_dir: Path, index: int, *, profile_path: Path
+        self,
+        bootstrap_servers: str,
+        app_id: str,
+        base_dir: Path,
+        name: str,
+        *,
+        agent: str,
+        profile_path: Path,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.web_port = free_port()
         super().__init__(
-            f"worker-{index}",
+            name,
             [sys.executable, "-m", "faust", "-A", "bench.worker_app", "worker", "-l", "info"],
-            log_path=base_dir / f"worker-{index}.log",
+            log_path=base_dir / f"{name}.log",
             env={
                 "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
                 "FAUST_A2A_APP_ID": app_id,
                 "FAUST_A2A_PARTITIONS": str(PARTITIONS),
-                "FAUST_A2A_DATADIR": str(base_dir / f"worker-{index}-data"),
+                "FAUST_A2A_DATADIR": str(base_dir / f"{name}-data"),
                 "FAUST_A2A_WEB_PORT": str(self.web_port),
                 "FAUST_A2A_WEB_HOST": "127.0.0.1",
                 "FAUST_A2A_WEB_BIND": "127.0.0.1",
+                "BENCH_AGENT_NAME": agent,
                 "BENCH_PROFILE_PATH": str(profile_path),
+                **(env or {}),
             },
         )
 
     def get(self, path: str, timeout: float = 10.0) -> tuple[int, Any]:
         """``GET path`` on the worker's web views: (status, JSON body); (0, None) if down."""
-        try:
-            url = f"http://127.0.0.1:{self.web_port}{path}"
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, None
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return 0, None
+        return get_json(self.web_port, path, timeout)
+
+    def config(self) -> dict[str, Any]:
+        """What the running worker uses (``GET /bench/config``).
+
+        Raises:
+            RuntimeError: the view did not answer 200.
+        """
+        status, body = self.get(CONFIG_PATH)
+        if status != 200:
+            raise RuntimeError(f"{self.name} {CONFIG_PATH}: HTTP {status}\n{self.log_tail()}")
+        return dict(body)
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         """Waits until ``/health`` answers 200 (tables recovered, no rebalance).
@@ -175,15 +243,45 @@ class WorkerProcess(ServerProcess):
 
 
 class HttpServerProcess(ServerProcess):
-    """a2a-sdk's JSON-RPC HTTP server hosting the echo agent (:mod:`bench.http_server`)."""
+    """a2a-sdk's JSON-RPC HTTP server hosting the echo agent (:mod:`bench.http_server`).
 
-    def __init__(self, base_dir: Path) -> None:
+    Args:
+        base_dir: Where its log goes.
+        name: Tells HTTP servers of one run apart (its log is named after it).
+        loop: uvicorn's ``--loop`` (``uvloop``, ``asyncio``).
+        http: uvicorn's ``--http`` (``httptools``, ``h11``).
+    """
+
+    def __init__(self, base_dir: Path, name: str, *, loop: str, http: str) -> None:
         self.port = free_port()
         super().__init__(
-            "a2a-http server",
-            [sys.executable, "-m", "bench.http_server", str(self.port)],
-            log_path=base_dir / "http-server.log",
+            name,
+            [
+                sys.executable,
+                "-m",
+                "bench.http_server",
+                str(self.port),
+                f"--loop={loop}",
+                f"--http={http}",
+            ],
+            log_path=base_dir / f"{name}.log",
         )
+
+    def wait_ready(self, timeout: float = 60.0) -> dict[str, str]:
+        """Waits until the server answers; returns what it runs on
+        (``GET /bench/peer``: ``{"loop": …, "http": …, …}``, :mod:`bench.http_server`).
+
+        Raises:
+            RuntimeError: the server exited, or did not answer within ``timeout`` s.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            status, body = get_json(self.port, PEER_PATH)
+            if status == 200:
+                return dict(body)
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready after {timeout}s:\n{self.log_tail()}")
 
 
 class EchoProcess(ServerProcess):
@@ -197,16 +295,16 @@ class EchoProcess(ServerProcess):
         )
 
 
-async def skip_stale_requests(bootstrap_servers: str, app_id: str) -> None:
-    """Commits offsets at the end of ``agent.bench.requests`` for the group ``app_id``.
+async def skip_stale_requests(bootstrap_servers: str, app_id: str, agent: str) -> None:
+    """Commits offsets at the end of ``agent.<agent>.requests`` for the group ``app_id``.
 
     A new app id is a new consumer group, which Faust starts from the earliest record:
     on a broker kept from earlier runs, a fresh worker would first answer every old
     request. Committing the current end first makes it start where the run starts.
     Does nothing when the topic does not exist yet.
     """
-    topic = binding.requests_topic(NAME)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    topic = binding.requests_topic(agent)
+    admin = AIOKafkaAdminClient(**kafka_config(bootstrap_servers).admin_options())
     await admin.start()
     try:
         # Describing a missing topic would auto-create it with the broker's default
@@ -218,7 +316,9 @@ async def skip_stale_requests(bootstrap_servers: str, app_id: str) -> None:
         await admin.close()
     tps = [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, group_id=app_id, enable_auto_commit=False
+        **kafka_config(bootstrap_servers).consumer_options(
+            group_id=app_id, enable_auto_commit=False
+        )
     )
     await consumer.start()
     try:
@@ -229,11 +329,11 @@ async def skip_stale_requests(bootstrap_servers: str, app_id: str) -> None:
         await consumer.stop()
 
 
-async def retire_card(bootstrap_servers: str) -> None:
-    """Tombstones the ``bench`` card in ``agent.registry``: its workers are gone."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+async def retire_card(bootstrap_servers: str, agent: str) -> None:
+    """Tombstones ``agent``'s card in ``agent.registry``: its workers are gone."""
+    producer = AIOKafkaProducer(**kafka_config(bootstrap_servers).producer_options())
     await producer.start()
     try:
-        await producer.send_and_wait(binding.REGISTRY_TOPIC, None, key=NAME.encode())
+        await producer.send_and_wait(binding.REGISTRY_TOPIC, None, key=agent.encode())
     finally:
         await producer.stop()

@@ -1,195 +1,295 @@
-"""The systems under test, each behind one client that makes one call at a time per caller.
+"""The systems under test: what each target starts, which client drives it, what it costs.
 
-A :class:`TargetSpec` names a system and where it answers (picklable, so it crosses
-into the client process); :func:`open_target` turns it into a :class:`Target` whose
-:meth:`~Target.call` sends one message, waits for the whole answer, checks it and
-returns when its first event arrived:
+A target is a :class:`TargetDef` in :data:`TARGETS`. Started, it is a
+:class:`Deployment`: its server processes (started through :class:`Context`, so
+they are stopped by PID when the run ends), the :class:`~bench.clients.ClientSpec`
+the load processes open, and its :meth:`~Deployment.facts` — what the report states
+about it, read from the running processes where they can tell.
 
-- ``faust-a2a``: a2a-sdk's ``Client`` from ``ClientFactory`` over ``KafkaTransport``
-  (``kafka_client_factory``), with the card read from ``agent.registry``;
-- ``a2a-http``: a2a-sdk's ``Client`` from ``ClientFactory`` over its JSON-RPC
-  transport, one per caller, each with its own ``httpx`` client and connection
-  (:class:`ClientPerCaller`);
-- ``raw-kafka``: :class:`bench.echo.EchoClient`, the floor.
+- ``faust-a2a``: one faust-a2a worker (:mod:`bench.worker_app`) hosting the agent
+  ``bench``, driven over ``KafkaTransport``; the worker's settings are the project's
+  defaults.
+- ``faust-a2a-default``: the same with ``FAUST_A2A_REQUEST_HANDLER=default`` (a2a-sdk's
+  ``DefaultRequestHandler`` instead of the lean one), hosting ``bench-default``.
+- ``a2a-http``: a2a-sdk's JSON-RPC HTTP server under uvicorn on uvloop and httptools
+  (:mod:`bench.http_server`), driven by a2a-sdk's JSON-RPC client.
+- ``raw-kafka``: the raw aiokafka echo (:mod:`bench.echo`), the floor.
+- ``a2a-http-h11`` (only when asked for, ``--targets``): the HTTP server on plain
+  asyncio and h11, uvicorn's fallback without ``uvicorn[standard]``.
 
-``send`` mode is ``SendMessage`` (``ClientConfig(streaming=False)``); ``stream`` mode
-is ``SendStreamingMessage``.
+Adding a target — e.g. ``gateway`` (HTTP client → gateway → Kafka → worker): write a
+class with the :class:`Deployment` attributes (start the gateway with
+``ctx.start(ServerProcess(...))`` next to a :class:`FaustDeployment`; ``client`` is
+``ClientSpec("a2a-jsonrpc", <gateway's JSON-RPC URL>)``; ``processes`` are the gateway
+and the worker(s), so both count as its server CPU; ``uses_broker=True``), then add
+one :class:`TargetDef` at the REGISTRATION POINT at the end of this module. Nothing
+else changes: the run, the report and the results file iterate over the targets.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
-import time
+import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
-import httpx
-from a2a.client import Client, ClientConfig, ClientFactory
-from a2a.helpers import get_artifact_text, new_text_message
-from a2a.types import Role, SendMessageRequest, StreamResponse, TaskState
-
-from app.registry import resolve_card
-from app.transport import kafka_client_factory
 from bench import echo
-from bench.agent import NAME, http_card
+from bench.agent import NAME, PARTITIONS
+from bench.clients import ClientSpec
+from bench.http_server import KEEP_ALIVE, endpoint
+from bench.servers import (
+    EchoProcess,
+    HttpServerProcess,
+    ServerProcess,
+    WorkerProcess,
+    retire_card,
+    skip_stale_requests,
+)
 
-Kind = Literal["faust-a2a", "a2a-http", "raw-kafka"]
-Mode = Literal["send", "stream"]
+S = TypeVar("S", bound=ServerProcess)
 
-#: Deadline of one call, seconds: far above any latency a run should see.
-CALL_TIMEOUT = 60.0
+#: The worker setting choosing its ``RequestHandler`` (``lean`` or ``default``).
+HANDLER_VARIABLE = "FAUST_A2A_REQUEST_HANDLER"
+
+
+@dataclass
+class Context:
+    """What a target needs to start.
+
+    Attributes:
+        bootstrap_servers: The broker.
+        base_dir: Scratch space for data directories and logs.
+        run_id: Unique per run; prefixes Faust app ids (fresh consumer groups).
+        profile_path: Where a worker saves its pyinstrument session.
+        stack: Stops everything started, when the run ends.
+    """
+
+    bootstrap_servers: str
+    base_dir: Path
+    run_id: str
+    profile_path: Path
+    stack: contextlib.ExitStack
+
+    def start(self, server: S) -> S:
+        """Starts ``server`` (without waiting for it) and stops it when the run ends."""
+        server.start()
+        self.stack.callback(server.stop)
+        return server
+
+
+class Deployment(Protocol):
+    """A started target.
+
+    Attributes:
+        client: The client the load processes open.
+    """
+
+    client: ClientSpec
+
+    def processes(self) -> Sequence[ServerProcess]:
+        """The processes serving the target: their CPU is its server CPU."""
+        ...
+
+    def wait_ready(self) -> None:
+        """Waits until every process serves (raises ``RuntimeError`` otherwise)."""
+        ...
+
+    def facts(self) -> dict[str, Any]:
+        """What the report states about the target (JSON-able, short phrases)."""
+        ...
+
+
+class FaustDeployment:
+    """faust-a2a workers of one app id hosting the benchmark agent ``agent``.
+
+    Args:
+        ctx: The run.
+        agent: The agent's name (its own topics, consumer group and card).
+        env: ``FAUST_A2A_*`` settings of its workers beyond the defaults.
+    """
+
+    def __init__(self, ctx: Context, agent: str, env: dict[str, str] | None = None) -> None:
+        self._ctx = ctx
+        self.agent = agent
+        self.env = dict(env or {})
+        self.app_id = f"{ctx.run_id}-{agent}"
+        servers = ctx.bootstrap_servers
+        asyncio.run(skip_stale_requests(servers, self.app_id, agent))
+        ctx.stack.callback(lambda: asyncio.run(retire_card(servers, agent)))
+        self.client = ClientSpec("a2a-kafka", servers, agent)
+        self.workers: list[WorkerProcess] = []
+        self.add_worker()
+
+    def add_worker(self) -> WorkerProcess:
+        """Starts one more worker with the same app id (it joins the consumer group)."""
+        worker = WorkerProcess(
+            self._ctx.bootstrap_servers,
+            self.app_id,
+            self._ctx.base_dir,
+            f"{self.agent}-worker-{len(self.workers) + 1}",
+            agent=self.agent,
+            profile_path=self._ctx.profile_path,
+            env=self.env,
+        )
+        self.workers.append(self._ctx.start(worker))
+        return worker
+
+    def processes(self) -> Sequence[ServerProcess]:
+        """The workers."""
+        return self.workers
+
+    def wait_ready(self) -> None:
+        """Waits until every worker's ``/health`` answers 200."""
+        for worker in self.workers:
+            worker.wait_ready()
+
+    def facts(self) -> dict[str, Any]:
+        """The first worker's ``/bench/config``: fetch wait, in-flight cap, handler, acks."""
+        config = self.workers[0].config()
+        settings = config["settings"]
+        field = next((f for f, v in config["env_vars"].items() if v == HANDLER_VARIABLE), None)
+        handler = settings.get(field) if field else None
+        if handler is None:
+            asked = self.env.get(HANDLER_VARIABLE)
+            handler = "not a setting of this worker" + (
+                f" ({HANDLER_VARIABLE}={asked} ignored)" if asked else ""
+            )
+        return {
+            "agent": self.agent,
+            "workers": len(self.workers),
+            "partitions": settings["partitions"],
+            "worker fetch.max.wait.ms": config["consumer_fetch_max_wait_ms"],
+            "worker in-flight cap (FAUST_A2A_MAX_IN_FLIGHT)": settings["max_in_flight"],
+            f"request handler ({HANDLER_VARIABLE})": handler,
+            "worker producer acks": config["producer_acks"],
+            "task store": f"Faust tables ({settings['store']}) with changelog topics",
+            "client": f"KafkaTransport, fetch.max.wait.ms {echo.FETCH_MAX_WAIT_MS}",
+        }
+
+
+class HttpDeployment:
+    """a2a-sdk's HTTP server on uvicorn's ``loop`` and ``http`` implementations.
+
+    Attributes:
+        peer: What the server reports it runs on (``{"loop", "http", …}``), once ready.
+    """
+
+    def __init__(self, ctx: Context, name: str, *, loop: str, http: str) -> None:
+        self.server = ctx.start(HttpServerProcess(ctx.base_dir, name, loop=loop, http=http))
+        self.client = ClientSpec("a2a-jsonrpc", endpoint(self.server.port))
+        self.peer: dict[str, str] = {}
+
+    def processes(self) -> Sequence[ServerProcess]:
+        """The server."""
+        return (self.server,)
+
+    def wait_ready(self) -> None:
+        """Waits until the server answers; records :attr:`peer`."""
+        self.peer = self.server.wait_ready()
+
+    def facts(self) -> dict[str, Any]:
+        """The loop and HTTP implementation it runs on, its handler and task store."""
+        return {
+            "uvicorn loop": self.peer["loop_class"],
+            "uvicorn http": self.peer["http_class"],
+            "request handler": "a2a-sdk DefaultRequestHandler",
+            "task store": "InMemoryTaskStore (nothing persisted)",
+            "keep-alive s": KEEP_ALIVE,
+            "client": "a2a-sdk JSON-RPC client, one httpx connection per caller",
+        }
+
+
+class EchoDeployment:
+    """The raw aiokafka echo (:mod:`bench.echo`)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.server = ctx.start(EchoProcess(ctx.bootstrap_servers, ctx.base_dir))
+        self.client = ClientSpec("raw-echo", ctx.bootstrap_servers)
+
+    def processes(self) -> Sequence[ServerProcess]:
+        """The echo process."""
+        return (self.server,)
+
+    def wait_ready(self) -> None:
+        """Only checks the process lives; the first call tells it serves."""
+        self.server.check_alive()
+
+    def facts(self) -> dict[str, Any]:
+        """Its topics, fetch wait, acks and reply records."""
+        return {
+            "partitions": PARTITIONS,
+            "fetch.max.wait.ms (both ends)": echo.FETCH_MAX_WAIT_MS,
+            "producer acks": echo.ACKS,
+            "reply records per streamed call": echo.STREAM_RECORDS,
+            "A2A": "none (the request's bytes echoed)",
+            "task store": "none",
+        }
 
 
 @dataclass(frozen=True)
-class TargetSpec:
-    """A system under test and where it answers.
+class TargetDef:
+    """A target the benchmark can run.
 
     Attributes:
-        kind: Which system.
-        address: Kafka bootstrap servers (``faust-a2a``, ``raw-kafka``) or the
-            JSON-RPC endpoint's URL (``a2a-http``).
+        name: Its name in the report and the results (``target``).
+        summary: One line saying what it is.
+        uses_broker: Whether its requests go through the broker: the broker's CPU
+            then counts as its own (``server_plus_broker_cpu_ms_per_task``).
+        deploy: Starts it.
+        default: Whether a run includes it unless ``--targets`` says otherwise.
     """
 
-    kind: Kind
-    address: str
+    name: str
+    summary: str
+    uses_broker: bool
+    deploy: Callable[[Context], Deployment]
+    default: bool = True
 
 
-class Target(Protocol):
-    """One open client of a system under test."""
-
-    async def call(self, text: str) -> float:
-        """Sends ``text``, waits for the whole answer and checks it.
-
-        Returns:
-            ``time.perf_counter()`` when the first event (or reply record) arrived.
-
-        Raises:
-            Exception: the call failed or its answer was wrong.
-        """
-        ...
-
-    async def close(self) -> None:
-        """Closes the client."""
-        ...
-
-
-class CallError(Exception):
-    """A call answered, but not with a completed task echoing the text."""
-
-
-def check_echo(events: list[StreamResponse], text: str) -> None:
-    """Checks that ``events`` end in a completed task with an artifact echoing ``text``.
-
-    Raises:
-        CallError: they do not.
-    """
-    state = TaskState.TASK_STATE_UNSPECIFIED
-    echoed: list[str] = []
-    for event in events:
-        if event.HasField("task"):
-            state = event.task.status.state
-            echoed += [get_artifact_text(a) for a in event.task.artifacts]
-        elif event.HasField("status_update"):
-            state = event.status_update.status.state
-        elif event.HasField("artifact_update"):
-            echoed.append(get_artifact_text(event.artifact_update.artifact))
-    if state != TaskState.TASK_STATE_COMPLETED or text not in echoed:
-        kinds = [event.WhichOneof("payload") for event in events]
-        raise CallError(f"{TaskState.Name(state)}, artifacts {echoed!r}, events {kinds}")
-
-
-class A2ATarget:
-    """An a2a-sdk ``Client`` (either transport) checked against the echo agent."""
-
-    def __init__(self, client: Client, http: httpx.AsyncClient | None = None) -> None:
-        self._client = client
-        self._http = http
-
-    async def call(self, text: str) -> float:
-        """Sends one message; returns when its first event arrived."""
-        request = SendMessageRequest(message=new_text_message(text, role=Role.ROLE_USER))
-        events: list[StreamResponse] = []
-        first = 0.0
-        async for event in self._client.send_message(request):
-            if not events:
-                first = time.perf_counter()
-            events.append(event)
-        check_echo(events, text)
-        return first
-
-    async def close(self) -> None:
-        """Closes the client (and the ``httpx`` pool it was given)."""
-        await self._client.close()
-        if self._http is not None:
-            await self._http.aclose()
-
-
-class ClientPerCaller:
-    """One client per caller: each call borrows a free one.
-
-    For HTTP: one ``httpx`` pool shared by every caller costs the client process CPU
-    in proportion to its connections on every request (measured here: 15 to 24 ms per
-    task at 64 to 256 connections against 3.6 ms with a connection per caller), which
-    would make the client, not the server, the bottleneck at high concurrency.
-    """
-
-    def __init__(self, targets: list[Target]) -> None:
-        self._targets = targets
-        self._free: asyncio.Queue[Target] = asyncio.Queue()
-        for target in targets:
-            self._free.put_nowait(target)
-
-    async def call(self, text: str) -> float:
-        """Makes the call on a free client."""
-        target = await self._free.get()
-        try:
-            return await target.call(text)
-        finally:
-            self._free.put_nowait(target)
-
-    async def close(self) -> None:
-        """Closes every client."""
-        for target in self._targets:
-            await target.close()
-
-
-def _http_target(url: str, streaming: bool, tls: ssl.SSLContext) -> A2ATarget:
-    """An a2a-sdk JSON-RPC client with its own single-connection ``httpx`` client.
-
-    ``tls`` is shared: an ``httpx`` client builds its own SSL context otherwise,
-    about 40 ms apiece, even for plain HTTP.
-    """
-    http = httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=1), timeout=httpx.Timeout(CALL_TIMEOUT), verify=tls
+# ======================= REGISTRATION POINT: every target, in report order =======================
+# Add a target here (see the module's docstring); "faust-a2a" and "a2a-http" are the two
+# the summary line compares, "faust-a2a" the one profiled and scaled out.
+TARGETS: dict[str, TargetDef] = {
+    target.name: target
+    for target in (
+        TargetDef(
+            "faust-a2a",
+            "faust-a2a worker (project defaults) over KafkaTransport",
+            True,
+            lambda ctx: FaustDeployment(ctx, NAME),
+        ),
+        TargetDef(
+            "faust-a2a-default",
+            "faust-a2a worker with FAUST_A2A_REQUEST_HANDLER=default (a2a-sdk's handler)",
+            True,
+            lambda ctx: FaustDeployment(ctx, f"{NAME}-default", {HANDLER_VARIABLE: "default"}),
+        ),
+        TargetDef(
+            "a2a-http",
+            "a2a-sdk JSON-RPC HTTP server, uvicorn on uvloop + httptools",
+            False,
+            lambda ctx: HttpDeployment(ctx, "a2a-http", loop="uvloop", http="httptools"),
+        ),
+        TargetDef(
+            "raw-kafka",
+            "raw aiokafka request-reply echo (no A2A): the floor",
+            True,
+            EchoDeployment,
+        ),
+        TargetDef(
+            "a2a-http-h11",
+            "a2a-sdk JSON-RPC HTTP server, uvicorn on asyncio + h11 (untuned)",
+            False,
+            lambda ctx: HttpDeployment(ctx, "a2a-http-h11", loop="asyncio", http="h11"),
+            default=False,
+        ),
     )
-    config = ClientConfig(streaming=streaming, httpx_client=http)
-    return A2ATarget(ClientFactory(config).create(http_card(url)), http)
+}
+# ================================================================================================
 
-
-async def open_target(spec: TargetSpec, mode: Mode, concurrency: int) -> Target:
-    """A started client of ``spec`` for ``mode`` calls, up to ``concurrency`` at once.
-
-    faust-a2a and the echo share one client among all callers, as their transports
-    are built to (one producer and one reply consumer, calls told apart by
-    correlation id); HTTP gets one client per caller (:class:`ClientPerCaller`).
-    """
-    streaming = mode == "stream"
-    if spec.kind == "faust-a2a":
-        card = await resolve_card(spec.address, NAME)
-        factory = kafka_client_factory(
-            ClientConfig(streaming=streaming),
-            timeout=CALL_TIMEOUT,
-            fetch_max_wait_ms=echo.FETCH_MAX_WAIT_MS,
-        )
-        return A2ATarget(factory.create(card))
-    if spec.kind == "a2a-http":
-        tls = ssl.create_default_context()
-        return ClientPerCaller(
-            [_http_target(spec.address, streaming, tls) for _ in range(concurrency)]
-        )
-    client = echo.EchoClient(
-        spec.address, replies=echo.STREAM_RECORDS if streaming else 1, timeout=CALL_TIMEOUT
-    )
-    await client.start()
-    return client
+#: The targets a run has unless told otherwise.
+DEFAULT_TARGETS: tuple[str, ...] = tuple(name for name, t in TARGETS.items() if t.default)
+#: The two targets the summary line and the ratios compare.
+KAFKA, HTTP = "faust-a2a", "a2a-http"

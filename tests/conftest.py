@@ -40,7 +40,7 @@ def bootstrap_servers() -> str:
 def worker(
     bootstrap_servers: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WorkerProcess]:
-    """One real worker (demo agents + ``slow``) shared by the session's tests."""
+    """One real worker (demo agents + ``slow`` + ``probe``) shared by the session's tests."""
     base: Path = tmp_path_factory.mktemp("worker")
     process = WorkerProcess(
         "support.worker_app",
@@ -51,7 +51,9 @@ def worker(
         env={"FAUST_A2A_MAX_REQUEST_BYTES": "65536"},
     )
     process.start()
-    asyncio.run(wait_for_cards(bootstrap_servers, {"data", "cs", "balance", "slow"}))
+    asyncio.run(
+        wait_for_cards(bootstrap_servers, {"data", "cs", "balance", "slow", "turns", "faulty", "probe"})
+    )
     yield process
     process.stop()
 

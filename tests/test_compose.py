@@ -61,3 +61,26 @@ def test_topic_partitions_agree() -> None:
 def test_readme_shows_the_docker_way_and_the_two_commands() -> None:
     assert "docker compose up" in README
     assert "make run" in README and "make test" in README
+
+
+def test_gateway_serves_on_the_host_at_8080() -> None:
+    gateway = COMPOSE["services"]["gateway"]
+    assert gateway["ports"] == ["127.0.0.1:8080:8080"]
+    command = gateway["command"]
+    assert command[:4] == ["faust", "-A", "app", "gateway"]
+    options = dict(zip(command[4::2], command[5::2], strict=True))
+    assert options["--port"] == "8080"
+    assert options["--host"] == "0.0.0.0"  # inside its container; published on 127.0.0.1
+    assert options["--public-url"] == "http://127.0.0.1:8080"
+    kafka_env = COMPOSE["services"]["kafka"]["environment"]
+    bootstrap = gateway["environment"]["KAFKA_BOOTSTRAP_SERVERS"]
+    assert f"PLAINTEXT://{bootstrap}" in kafka_env["KAFKA_ADVERTISED_LISTENERS"]
+    assert set(gateway["environment"]) <= set(ENV_VARS.values())
+    assert "127.0.0.1:8080" in README
+
+
+def test_image_has_the_gateway_extra() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert '".[gateway]"' in dockerfile
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r"^gateway = \[.*a2a-sdk\[http-server\]", pyproject, re.MULTILINE)

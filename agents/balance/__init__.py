@@ -20,4 +20,5 @@ SPEC = AgentSpec(
         ),
     ),
     make_executor=BalanceExecutor,
+    recovery="rerun",  # answers are computed from data: safe to run again
 )

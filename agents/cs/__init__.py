@@ -20,4 +20,5 @@ SPEC = AgentSpec(
         ),
     ),
     make_executor=lambda _peers: CsExecutor(),
+    recovery="rerun",  # answers are computed from data: safe to run again
 )

@@ -27,4 +27,5 @@ SPEC = AgentSpec(
         ),
     ),
     make_executor=lambda _peers: DataExecutor(),
+    recovery="rerun",  # answers are computed from data: safe to run again
 )

@@ -7,17 +7,21 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from support.dataset import win_rate_line
 from support.processes import WorkerProcess
-from support.records import RawPeer, header, jsonrpc, user_message
+from support.records import RawPeer, header, jsonrpc, read_topic, user_message
+
+from app.binding import partition_for
 
 pytestmark = pytest.mark.kafka
 
 REQUESTS, RESPONSES, DLQ = "agent.data.requests", "agent.data.responses", "agent.data.dlq"
+PARTITIONS = 8  # FAUST_A2A_PARTITIONS of the session worker
 
 
 @pytest.fixture
 async def peer(worker: WorkerProcess, bootstrap_servers: str) -> AsyncIterator[RawPeer]:
-    raw = await RawPeer(bootstrap_servers, RESPONSES, DLQ).start()
+    raw = await RawPeer(bootstrap_servers, RESPONSES, DLQ, REQUESTS).start()
     yield raw
     await raw.stop()
 
@@ -69,18 +73,63 @@ async def test_bad_record_without_correlation_id_still_reaches_the_dlq(peer: Raw
     assert header(dead, "dlq-reason") == "jsonrpc--32700"
 
 
-async def test_new_conversation_without_context_id_is_rekeyed(peer: RawPeer) -> None:
+@pytest.mark.parametrize("record_key", [None, b"not-the-context"], ids=["no-key", "wrong-key"])
+async def test_misrouted_request_is_rekeyed_to_its_context(
+    peer: RawPeer, worker: WorkerProcess, bootstrap_servers: str, record_key: bytes | None
+) -> None:
+    """A request not keyed by its routing key is re-produced under it (a new
+    conversation gets its ``contextId`` minted first), and the task then lives in the
+    partition of its context: the re-produced record, the task's changelog records and
+    a follow-up keyed by the context all meet there (docs/kafka-binding.md §4)."""
+    minted = record_key is None
+    message = user_message("What is the win rate?")
+    if not minted:
+        message["contextId"] = uuid.uuid4().hex
     correlation_id = uuid.uuid4().hex
     await peer.send(
         REQUESTS,
-        jsonrpc("SendMessage", {"message": user_message("Zerg win rate")}),
-        key=None,
+        jsonrpc("SendMessage", {"message": message}),
+        key=record_key,
         correlation_id=correlation_id,
     )
     reply = await peer.wait_for(_for(correlation_id))
     task = json.loads(reply.value)["result"]["task"]
-    assert task["status"]["state"] == "TASK_STATE_COMPLETED"
-    assert task["id"].endswith("." + task["contextId"]), "task id carries its routing key"
+    context_id = task["contextId"]
+    assert minted or context_id == message["contextId"]
+    assert task["status"]["state"] == "TASK_STATE_INPUT_REQUIRED"
+    assert task["id"].endswith("." + context_id), "task id carries its routing key"
+    home = partition_for(context_id, PARTITIONS)
+
+    moved = await peer.wait_for(
+        lambda r: (
+            r.topic == REQUESTS
+            and header(r, "correlation-id") == correlation_id
+            and r.key == context_id.encode()
+        )
+    )
+    assert moved.partition == home
+    assert json.loads(moved.value)["params"]["message"]["contextId"] == context_id
+    writes = await read_topic(
+        bootstrap_servers,
+        f"{worker.app_id}-tasks-changelog",
+        lambda r: task["id"].encode() in (r.key or b""),
+    )
+    assert writes, "the task was never written"
+    assert {r.partition for r in writes} == {home}
+
+    # The follow-up, keyed by the context, finds the task there and completes it.
+    follow_up = uuid.uuid4().hex
+    params = {"message": user_message("Zerg", contextId=context_id, taskId=task["id"])}
+    await peer.send(
+        REQUESTS,
+        jsonrpc("SendMessage", params),
+        key=context_id.encode(),
+        correlation_id=follow_up,
+    )
+    done = json.loads((await peer.wait_for(_for(follow_up))).value)["result"]["task"]
+    assert done["id"] == task["id"]
+    assert done["status"]["state"] == "TASK_STATE_COMPLETED"
+    assert done["artifacts"][0]["parts"][0]["text"] == win_rate_line("Zerg")
 
 
 async def test_redelivered_message_does_not_run_twice(peer: RawPeer, worker: WorkerProcess) -> None:

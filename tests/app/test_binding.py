@@ -23,7 +23,10 @@ def test_foreign_task_ids_route_by_themselves() -> None:
 @pytest.mark.parametrize(
     ("method", "params", "key"),
     [
-        ("SendMessage", {"message": {"contextId": "c1", "taskId": "t"}}, "c1"),
+        ("SendMessage", {"message": {"contextId": "c1"}}, "c1"),
+        # The task decides the context: a contradicting contextId reaches the task's
+        # owner, which refuses it.
+        ("SendMessage", {"message": {"contextId": "c1", "taskId": "d" * 32 + ".c0"}}, "c0"),
         ("SendStreamingMessage", {"message": {"taskId": "a" * 32 + ".c2"}}, "c2"),
         ("SendMessage", {"message": {"parts": []}}, None),
         ("SendMessage", {"message": "not an object"}, None),

@@ -1,4 +1,5 @@
-"""KafkaTransport against the real broker and worker: streams, concurrency, deadlines."""
+"""KafkaTransport against the real broker and worker: streams, concurrency, deadlines,
+reply partitions, missing topics."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import pytest
 from a2a.client import A2AClientError, A2AClientTimeoutError
 from a2a.helpers import new_text_message
 from a2a.types import AgentCard, Role, SendMessageRequest, StreamResponse, TaskState
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from support.clients import Connect
 from support.slow_agent import SPEC as SLOW
 
+from app import binding
 from app.cards import agent_card
 from app.transport import KafkaTransport
 
@@ -46,19 +49,97 @@ async def test_50_concurrent_streams_over_one_transport(connect: Connect) -> Non
     assert transport._pending == {}
 
 
-async def test_private_reply_topic(cards: dict[str, AgentCard]) -> None:
+async def _create_topics(
+    bootstrap_servers: str, *topics: str, partitions: int = 1, configs: dict[str, str] | None = None
+) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(t, partitions, 1, topic_configs=configs or {}) for t in topics]
+        )
+    finally:
+        await admin.close()
+
+
+async def _topics(bootstrap_servers: str) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        return await admin.list_topics()
+    finally:
+        await admin.close()
+
+
+async def test_private_reply_topic(cards: dict[str, AgentCard], bootstrap_servers: str) -> None:
     reply_topic = f"client.{uuid.uuid4().hex[:8]}.responses"
+    await _create_topics(bootstrap_servers, reply_topic, partitions=2)
     async with KafkaTransport(cards["data"], reply_topic=reply_topic) as transport:
         response = await transport.send_message(_ask("Protoss game length"))
     assert response.task.status.state == TaskState.TASK_STATE_COMPLETED
     assert transport.responses_topic == reply_topic
+    assert transport.reply_partition in (0, 1)
+
+
+async def test_a_missing_private_reply_topic_is_not_created(
+    cards: dict[str, AgentCard], bootstrap_servers: str
+) -> None:
+    reply_topic = f"client.{uuid.uuid4().hex[:8]}.responses"
+    transport = KafkaTransport(cards["data"], reply_topic=reply_topic)
+    started = time.monotonic()
+    with pytest.raises(A2AClientError, match=f"topic {reply_topic} does not exist"):
+        await transport.send_message(_ask("Protoss game length"))
+    assert time.monotonic() - started < 10
+    await transport.close()
+    assert reply_topic not in await _topics(bootstrap_servers)
+
+
+async def test_a_call_to_an_unknown_agent_fails_at_once_and_creates_no_topic(
+    worker: object, bootstrap_servers: str
+) -> None:
+    """Issue 8: clients never create topics (the test broker auto-creates on metadata)."""
+    name = f"nobody-{uuid.uuid4().hex[:6]}"
+    card = agent_card(SLOW, bootstrap_servers)
+    card.supported_interfaces[0].url = f"kafka://{bootstrap_servers}/agent.{name}.requests"
+    started = time.monotonic()
+    transport = KafkaTransport(card, timeout=30.0)
+    with pytest.raises(A2AClientError, match=rf"topic agent\.{name}\.requests does not exist"):
+        await transport.send_message(_ask("hello?"))
+    await transport.close()
+    assert time.monotonic() - started < 10
+    topics = await _topics(bootstrap_servers)
+    assert binding.requests_topic(name) not in topics
+    assert binding.responses_topic(name) not in topics
+
+
+async def test_reply_partitions_keep_clients_apart(
+    cards: dict[str, AgentCard], bootstrap_servers: str
+) -> None:
+    """Two transports on two reply partitions each read only their own replies."""
+    first = KafkaTransport(cards["data"], reply_partition=0)
+    second = KafkaTransport(cards["data"], reply_partition=1)
+    async with first, second:
+        calls = 6
+        answers = await asyncio.gather(
+            *(first.send_message(_ask(f"Zerg game length {i}")) for i in range(calls)),
+        )
+        assert all(a.task.status.state == TaskState.TASK_STATE_COMPLETED for a in answers)
+        await asyncio.sleep(1.0)
+        # One record per unary call reached the first transport, none the second.
+        assert first.records_read == calls
+        assert second.records_read == 0
+        await second.send_message(_ask("Terran game length"))
+        await asyncio.sleep(1.0)
+        assert (first.records_read, second.records_read) == (calls, 1)
 
 
 async def test_deadline_on_an_agent_that_never_answers(bootstrap_servers: str) -> None:
+    name = f"silent-{uuid.uuid4().hex[:6]}"
+    await _create_topics(
+        bootstrap_servers, binding.requests_topic(name), binding.responses_topic(name)
+    )
     silent = agent_card(SLOW, bootstrap_servers)
-    silent.supported_interfaces[
-        0
-    ].url = f"kafka://{bootstrap_servers}/agent.nobody-{uuid.uuid4().hex[:6]}"
+    silent.supported_interfaces[0].url = f"kafka://{bootstrap_servers}/agent.{name}.requests"
     async with KafkaTransport(silent, timeout=2.0) as transport:
         started = time.monotonic()
         with pytest.raises(A2AClientTimeoutError):
@@ -78,3 +159,20 @@ async def test_close_fails_pending_calls(cards: dict[str, AgentCard]) -> None:
         await pending
     with pytest.raises(A2AClientError, match="closed"):
         await transport.send_message(_ask("1"))
+
+
+async def test_a_record_kafka_refuses_fails_at_once(bootstrap_servers: str) -> None:
+    """A produce error that retrying cannot fix is an A2A error at once, naming it."""
+    name = f"tiny-{uuid.uuid4().hex[:6]}"
+    await _create_topics(
+        bootstrap_servers, binding.requests_topic(name), configs={"max.message.bytes": "200"}
+    )
+    await _create_topics(bootstrap_servers, binding.responses_topic(name))
+    card = agent_card(SLOW, bootstrap_servers)
+    card.supported_interfaces[0].url = f"kafka://{bootstrap_servers}/agent.{name}.requests"
+    async with KafkaTransport(card, timeout=30.0) as transport:
+        started = time.monotonic()
+        with pytest.raises(A2AClientError, match=rf"cannot produce the request to agent\.{name}"):
+            await transport.send_message(_ask("x" * 1000))
+        assert time.monotonic() - started < 10
+        assert transport._pending == {}

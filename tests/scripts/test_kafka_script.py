@@ -491,3 +491,27 @@ def test_three_broker_cluster(tmp_path: Path, kafka_jars: None) -> None:
         assert stop.returncode == 0, stop.stderr
         assert not any(alive(pid) for pid in pids)
         assert run("status", env=env).returncode == 3
+
+
+def test_an_unknown_security_mode_is_one_line(tmp_path: Path) -> None:
+    result = run("--security", "kerberos", "start", env=base_env(tmp_path))
+    assert_one_line_error(result, "--security kerberos", "plaintext or sasl_ssl")
+    assert not (tmp_path / "kafka").exists()
+
+
+def test_help_lists_the_security_mode() -> None:
+    result = run("help")
+    assert "--security MODE" in result.stdout
+    assert "KAFKA_INTERNAL_PORT" in result.stdout
+
+
+def test_security_mode_is_fixed_when_the_data_dir_is_formatted(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    version = run("status", env=env).stdout.split("Kafka ", 1)[1].split(",")[0]
+    data_dir = Path(env["KAFKA_DATA_DIR"])
+    data_dir.mkdir(parents=True)
+    (data_dir / "cluster.properties").write_text(
+        f"kafka.version={version}\nnodes=1\ncluster.id=AAAAAAAAAAAAAAAAAAAAAA\nsecurity=plaintext\n"
+    )
+    result = run("--security", "sasl_ssl", "start", env=env)
+    assert_one_line_error(result, "formatted with --security plaintext", "reset")

@@ -15,7 +15,7 @@ from support.processes import WorkerProcess
 
 
 class Cluster:
-    """Workers of one Faust app hosting ``<prefix>data`` and ``<prefix>slow``.
+    """Workers of one Faust app hosting ``<prefix>data``, ``<prefix>slow`` and ``<prefix>probe``.
 
     Args:
         bootstrap_servers: The broker.
@@ -58,15 +58,17 @@ class Cluster:
         return process.start()
 
     async def cards(self) -> dict[str, AgentCard]:
-        """The cluster's cards, once both are registered."""
-        names = {self.agent("data"), self.agent("slow")}
+        """The cluster's cards, once all are registered."""
+        names = {self.agent(name) for name in ("data", "slow", "probe")}
         cards = await wait_for_cards(self.bootstrap_servers, names)
         return {name: cards[name] for name in names}
 
-    async def client(self, name: str, **config: object) -> Client:
-        """An a2a-sdk Client (Kafka transport) for demo agent ``name``."""
+    async def client(self, name: str, timeout: float = 40.0, **config: object) -> Client:
+        """An a2a-sdk Client (Kafka transport, calls time out after ``timeout`` s) for
+        demo agent ``name``."""
         card = (await self.cards())[self.agent(name)]
-        client = kafka_client_factory(ClientConfig(**config)).create(card)  # type: ignore[arg-type]
+        factory = kafka_client_factory(ClientConfig(**config), timeout=timeout)  # type: ignore[arg-type]
+        client = factory.create(card)
         self.clients.append(client)
         return client
 

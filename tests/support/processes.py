@@ -36,6 +36,11 @@ class WorkerProcess:
         datadir: This worker's RocksDB directory.
         log_path: Where the worker's stdout and stderr go.
         env: Extra environment variables.
+        datadir_option: Give the data directory as ``faust --datadir`` (the CLI's
+            option) instead of ``FAUST_A2A_DATADIR``.
+        faust: The ``faust`` executable; default: this venv's.
+        cwd: The working directory; default ``tests/`` (with the worktree on
+            ``PYTHONPATH``, so the worktree's code runs).
     """
 
     def __init__(
@@ -47,8 +52,14 @@ class WorkerProcess:
         datadir: Path,
         log_path: Path,
         env: dict[str, str] | None = None,
+        datadir_option: bool = False,
+        faust: Path = FAUST,
+        cwd: Path = TESTS,
     ) -> None:
         self.app = app
+        self.datadir_option = datadir_option
+        self.faust = faust
+        self.cwd = cwd
         self.app_id = app_id
         self.datadir = datadir
         self.log_path = log_path
@@ -57,7 +68,7 @@ class WorkerProcess:
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
             "FAUST_A2A_APP_ID": app_id,
-            "FAUST_A2A_DATADIR": str(datadir),
+            **({} if datadir_option else {"FAUST_A2A_DATADIR": str(datadir)}),
             "FAUST_A2A_WEB_PORT": str(self.web_port),
             "FAUST_A2A_WEB_HOST": "127.0.0.1",
             "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)]),
@@ -79,8 +90,12 @@ class WorkerProcess:
         """
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(FAUST), "-A", self.app, "worker", "-l", "info", "--web-port", str(self.web_port)],
-            cwd=TESTS,
+            [
+                str(self.faust),
+                *(["--datadir", str(self.datadir)] if self.datadir_option else []),
+                *("-A", self.app, "worker", "-l", "info", "--web-port", str(self.web_port)),
+            ],
+            cwd=self.cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

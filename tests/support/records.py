@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 
@@ -76,6 +77,40 @@ class RawPeer:
                 batches = await self.consumer.getmany(timeout_ms=200)
                 for records in batches.values():
                     self.seen.extend(records)
+
+
+async def read_topic(
+    bootstrap_servers: str, topic: str, predicate: Any, timeout: float = 30.0
+) -> list[ConsumerRecord]:
+    """Every record of ``topic``, from its start to its current end, that ``predicate``
+    accepts, in offset order per partition.
+
+    Raises:
+        TimeoutError: the topic could not be read to its end within ``timeout`` seconds.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=100
+    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        (description,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        found: list[ConsumerRecord] = []
+        async with asyncio.timeout(timeout):
+            while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    found += [r for r in records if predicate(r)]
+        return found
+    finally:
+        await consumer.stop()
 
 
 def header(record: ConsumerRecord, name: str) -> str | None:

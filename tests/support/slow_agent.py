@@ -49,6 +49,11 @@ def _make(_: PeerCaller) -> AgentExecutor:
     return SlowExecutor()
 
 
+#: A skill for tests of the authenticated extended card (``GetExtendedAgentCard``).
+EXTENDED_SKILL = AgentSkill(
+    id="ticks-for-members", name="Member ticks", description="Only callers see it.", tags=["test"]
+)
+
 SPEC = AgentSpec(
     name="slow",
     description="Test agent: streams N ticks, 0.2 s apart.",

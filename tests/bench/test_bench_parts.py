@@ -1,0 +1,217 @@
+"""The benchmark's bookkeeping, without servers: finding the broker by its port,
+splitting callers over load processes, medians and spreads over repeats, and the
+sweep's order (targets interleaved) and its answer to a client-bound cell (one more
+load process). The sweep runs against a harness that only replays figures: what is
+tested is which cells it asks for, in which order, with how many load processes."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import socket
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import uvicorn
+import uvloop
+
+from bench.cell import Cell, CellResult, Percentiles
+from bench.clients import ClientSpec, Mode
+from bench.http_server import build_app, peer_info
+from bench.report import Repeats, ResultsFile, p50, summary_line, tasks_per_s
+from bench.run import BenchConfig, Harness, Sweep
+from bench.servers import pid_listening_on
+
+
+def test_the_process_listening_on_a_port_is_found_by_it() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        assert pid_listening_on(port) == os.getpid()
+
+
+def test_a_port_nobody_listens_on_is_a_lookup_error() -> None:
+    with socket.socket() as bound_only:
+        bound_only.bind(("127.0.0.1", 0))
+        port = bound_only.getsockname()[1]
+
+        with pytest.raises(LookupError, match=f"nothing listens on TCP port {port}"):
+            pid_listening_on(port)
+
+
+@pytest.mark.parametrize(
+    ("loop", "http", "run"),
+    [("uvloop", "httptools", uvloop.run), ("asyncio", "h11", asyncio.run)],
+)
+def test_the_http_peer_names_the_running_loop_and_the_protocol_uvicorn_loaded(
+    loop: str, http: str, run: Callable[[Coroutine[Any, Any, dict[str, str]]], dict[str, str]]
+) -> None:
+    config = uvicorn.Config(build_app(8000), loop=loop, http=http)
+    config.load()
+
+    async def read() -> dict[str, str]:
+        return peer_info(config)
+
+    assert {k: v for k, v in run(read()).items() if k in ("loop", "http")} == {
+        "loop": loop,
+        "http": http,
+    }
+
+
+def _cell(
+    target: str = "faust-a2a",
+    mode: Mode = "stream",
+    concurrency: int = 64,
+    repeat: int = 0,
+    load_processes: int = 1,
+) -> Cell:
+    return Cell(
+        target=target,
+        client=ClientSpec("a2a-kafka", "127.0.0.1:1"),
+        mode=mode,
+        concurrency=concurrency,
+        duration=10.0,
+        warmup=1.0,
+        repeat=repeat,
+        load_processes=load_processes,
+        server_pids=(1,),
+        broker_pid=2,
+        uses_broker=target != "a2a-http",
+    )
+
+
+def _result(
+    cell: Cell, tasks: int = 100, p50_ms: float = 10.0, client_cpu: float = 1.0
+) -> CellResult:
+    return CellResult(
+        cell=cell,
+        tasks=tasks,
+        errors=0,
+        first_error=None,
+        seconds=10.0,
+        latency=Percentiles(p50_ms, p50_ms * 2, p50_ms * 3),
+        first_event=Percentiles(p50_ms / 2, p50_ms, p50_ms),
+        server_cpu_seconds=(0.5,),
+        broker_cpu_seconds=0.25,
+        client_cpu_seconds=(client_cpu,) * cell.load_processes,
+        server_peak_rss=1 << 20,
+    )
+
+
+def test_callers_are_split_over_load_processes_as_evenly_as_they_go() -> None:
+    shares = _cell(concurrency=10, load_processes=3).shares()
+
+    assert [s.callers for s in shares] == [4, 3, 3]
+    assert [s.first_caller for s in shares] == [0, 4, 7]
+
+
+def test_the_broker_counts_only_for_targets_whose_requests_go_through_it() -> None:
+    kafka, http = _result(_cell("faust-a2a")), _result(_cell("a2a-http"))
+
+    assert kafka.server_plus_broker_cpu_ms == pytest.approx(7.5)
+    assert kafka.server_cpu_ms == pytest.approx(5.0)
+    assert http.broker_cpu_ms == pytest.approx(2.5)
+    assert math.isnan(http.server_plus_broker_cpu_ms)
+
+
+def test_a_window_needs_two_completed_calls_per_caller() -> None:
+    assert not _result(_cell(concurrency=64), tasks=127).enough_rounds
+    assert _result(_cell(concurrency=64), tasks=128).enough_rounds
+
+
+def test_a_load_process_above_80_percent_of_a_core_makes_the_cell_client_bound() -> None:
+    assert _result(_cell(), client_cpu=8.1).client_bound
+    assert not _result(_cell(), client_cpu=7.9).client_bound
+
+
+def test_medians_and_spread_over_repeats_and_the_summary_uses_medians() -> None:
+    results = [
+        _result(_cell("faust-a2a", "stream", 64, repeat), tasks=tasks)
+        for repeat, tasks in enumerate((900, 1000, 1200))
+    ]
+    results += [_result(_cell("a2a-http", "stream", 64, r), tasks=500) for r in range(3)]
+    results += [
+        _result(_cell(target, "stream", 1, r), p50_ms=ms)
+        for target, values in (("faust-a2a", (4.0, 2.0, 3.0)), ("a2a-http", (8.0, 8.0, 9.0)))
+        for r, ms in enumerate(values)
+    ]
+    kafka = Repeats(tuple(results[:3]))
+
+    assert kafka.median(tasks_per_s) == pytest.approx(100.0)
+    assert kafka.spread(tasks_per_s) == pytest.approx(0.3)
+    assert math.isnan(Repeats(tuple(results[:1])).spread(p50))
+    assert summary_line(results, 64, 1) == (
+        "kafka/http tasks/s ratio at c=64 stream: 2.00; p50 at c=1: 3.0 ms vs 8.0 ms"
+    )
+
+
+@dataclass
+class ReplayHarness:
+    """Answers ``measure`` with figures: client-bound below ``needed`` load processes."""
+
+    config: BenchConfig
+    needed: dict[str, int]
+    asked: list[tuple[str, str, int, int, int]] = field(default_factory=list)
+
+    def measure(
+        self, target: str, mode: Mode, concurrency: int, repeat: int, load_processes: int
+    ) -> CellResult:
+        load_processes = min(load_processes, concurrency)
+        self.asked.append((target, mode, concurrency, repeat, load_processes))
+        bound = load_processes < self.needed.get(target, 1)
+        cell = _cell(target, mode, concurrency, repeat, load_processes)
+        return _result(cell, client_cpu=9.5 if bound else 2.0)
+
+
+def _sweep(tmp_path: Path, needed: dict[str, int], repeats: int) -> tuple[Sweep, ReplayHarness]:
+    config = BenchConfig(
+        "127.0.0.1:1",
+        concurrencies=(1, 64),
+        repeats=repeats,
+        targets=("faust-a2a", "a2a-http", "raw-kafka"),
+        max_load_processes=3,
+    )
+    harness = ReplayHarness(config, needed)
+    sweep = Sweep(cast(Harness, harness), ResultsFile(tmp_path / "r.jsonl", "t"))
+    sweep.run()
+    return sweep, harness
+
+
+def test_targets_are_interleaved_across_cells_and_repeats(tmp_path: Path) -> None:
+    sweep, harness = _sweep(tmp_path, {}, repeats=3)
+
+    orders = [[a[0] for a in harness.asked[i : i + 3]] for i in range(0, len(harness.asked), 3)]
+    assert orders[:5] == [
+        ["faust-a2a", "a2a-http", "raw-kafka"],  # repeat 0, send c=1
+        ["a2a-http", "raw-kafka", "faust-a2a"],  # repeat 0, send c=64
+        ["raw-kafka", "faust-a2a", "a2a-http"],  # repeat 0, stream c=1
+        ["faust-a2a", "a2a-http", "raw-kafka"],  # repeat 0, stream c=64
+        ["a2a-http", "raw-kafka", "faust-a2a"],  # repeat 1, send c=1
+    ]
+    assert sorted({r.cell.repeat for r in sweep.results}) == [0, 1, 2]
+    assert len(sweep.results) == 3 * 2 * 2 * 3
+
+
+def test_a_client_bound_cell_is_measured_again_with_one_more_load_process(
+    tmp_path: Path,
+) -> None:
+    sweep, harness = _sweep(tmp_path, {"raw-kafka": 2, "a2a-http": 5}, repeats=1)
+
+    raw = [a for a in harness.asked if a[0] == "raw-kafka" and a[1] == "send"]
+    assert [(c, n) for _, _, c, _, n in raw] == [(1, 1), (64, 1), (64, 2)]
+    http = [a for a in harness.asked if a[0] == "a2a-http" and a[1] == "send"]
+    assert [(c, n) for _, _, c, _, n in http] == [(1, 1), (64, 1), (64, 2), (64, 3)]
+    kept_http = next(
+        r
+        for r in sweep.results
+        if (r.cell.target, r.cell.mode, r.cell.concurrency) == ("a2a-http", "send", 64)
+    )
+    assert kept_http.client_bound  # still bound at the most allowed: the report says so
+    assert len(sweep.redone) == 2 * (1 + 2)  # raw x1; http x1 and x2; both modes
+    assert sweep.load_processes("raw-kafka", "stream", 64) == 2

@@ -1,0 +1,62 @@
+"""Test-only web views that show a worker's live internals, for the workaround tests.
+
+The Faust workarounds (``app.kafka_driver``, ``app.offsets``) change how Faust's own
+consumer behaves, which no A2A call shows directly. These views read the live objects
+of a running worker process, so a test fails when a workaround stops taking effect
+(a Faust or aiokafka upgrade that renames what it patches):
+
+* ``GET /probe/consumer``: ``{"fetch_max_wait_ms"}`` of the worker's running
+  ``AIOKafkaConsumer`` (its fetcher's value, what fetch requests carry);
+* ``GET /probe/reseek/{topic}/{partition}/{offset}``: moves the partition's position
+  to ``offset`` (as a fetch Faust then drops would), runs Faust's own
+  ``Consumer.perform_seek`` (what it runs after every rebalance) and answers
+  ``{"before", "after"}`` positions;
+* ``GET /probe/asyncio-tasks/{text}``: ``{"count"}`` of the process's asyncio tasks
+  whose name contains ``text`` (a task id: what a2a-sdk keeps running for a task).
+
+Internals read here: Faust's ``Consumer._thread._ensure_consumer()`` (the aiokafka
+consumer) and aiokafka's ``AIOKafkaConsumer._fetcher._fetch_max_wait_ms``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from faust.types import TP
+from faust.web import Request, Response, View
+
+from app.worker import A2AWorker
+
+
+def _json(view: View, body: Any) -> Response:
+    return view.text(json.dumps(body), content_type="application/json")
+
+
+def register_probes(worker: A2AWorker) -> None:
+    """Adds the ``/probe/...`` views to ``worker``'s app."""
+    app = worker.app
+
+    @app.page("/probe/consumer")
+    async def consumer_view(view: View, request: Request) -> Response:
+        consumer: Any = app.consumer
+        aiokafka_consumer = consumer._thread._ensure_consumer()
+        return _json(view, {"fetch_max_wait_ms": aiokafka_consumer._fetcher._fetch_max_wait_ms})
+
+    @app.page("/probe/reseek/{topic}/{partition}/{offset}")
+    async def reseek_view(
+        view: View, request: Request, topic: str, partition: str, offset: str
+    ) -> Response:
+        consumer: Any = app.consumer
+        tp = TP(topic, int(partition))
+        await consumer.seek_wait({tp: int(offset)})
+        before = await consumer.position(tp)
+        await consumer.perform_seek()
+        after = await consumer.position(tp)
+        return _json(view, {"before": before, "after": after})
+
+    @app.page("/probe/asyncio-tasks/{text}")
+    async def tasks_view(view: View, request: Request, text: str) -> Response:
+        count = sum(1 for task in asyncio.all_tasks() if text in task.get_name())
+        return _json(view, {"count": count})
