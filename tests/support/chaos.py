@@ -26,7 +26,8 @@ The pieces, used by ``tests/chaos``:
 Definitions (issue 8):
 
 - *lost*: a conversation with no task, whose request was not dead-lettered and whose
-  caller was not told of a failure (an error other than its own timeout). A caller
+  caller was not told of a failure (any error but a timeout waiting for the answer;
+  ``KafkaTransport``'s timeout "could not produce the request" tells the caller). A caller
   told a task the store does not have also counts as lost.
   ``lost_with_request_in_topic`` counts the lost whose request record is in the
   requests topic: a worker consumed it and answered nothing.
@@ -541,9 +542,25 @@ async def _told_states(client: Client, calls: Sequence[Call]) -> dict[str, int |
     return dict(await asyncio.gather(*(one(c) for c in calls if c.task_id)))
 
 
+#: Start of the message of ``KafkaTransport``'s timeout when the request itself could
+#: not be produced before the call's deadline (the caller is told it was not sent).
+NOT_PRODUCED = "could not produce the request"
+
+
+def _error_kind(call: Call) -> str:
+    """The call's error type; a timeout says whether the request was not produced."""
+    if call.error == A2AClientTimeoutError.__name__ and call.error_detail.startswith(NOT_PRODUCED):
+        return f"{call.error} (request not produced)"
+    return call.error
+
+
 def _clear_failure(call: Call) -> bool:
-    """Whether the caller was told its call failed (any error but its own timeout)."""
-    return bool(call.error) and call.error not in (A2AClientTimeoutError.__name__, "TimeoutError")
+    """Whether the caller was told its call failed: any error but a timeout waiting for
+    the answer to a request that was sent (its fate is unknown to the caller)."""
+    return bool(call.error) and _error_kind(call) not in (
+        A2AClientTimeoutError.__name__,
+        "TimeoutError",
+    )
 
 
 def _unsettled(calls: Sequence[Call], stored: dict[str, _Stored], dead: set[str]) -> int:
@@ -704,8 +721,8 @@ def _fill(
             report.answered_completed += call.told == TaskState.TASK_STATE_COMPLETED
             report.answered_not_terminal += call.told not in TERMINAL
         elif call.error:
-            errors[call.error] += 1
-            sample(f"error {call.error}", call.error_detail)
+            errors[_error_kind(call)] += 1
+            sample(f"error {_error_kind(call)}", call.error_detail)
             if _clear_failure(call):
                 report.calls_failed_clear_error += 1
             else:
@@ -718,7 +735,7 @@ def _fill(
         if not tasks and call.context_id not in dead and not _clear_failure(call):
             report.tasks_lost += 1
             report.lost_with_request_in_topic += call.context_id in requested
-            sample("lost", f"{call.context_id} told={call.told} error={call.error}")
+            sample("lost", f"{call.context_id} told={call.told} {call.error}: {call.error_detail}")
         if len(tasks) > 1:
             report.conversations_with_extra_tasks += 1
             sample("extra tasks", f"{call.context_id}: {len(tasks)} tasks")
