@@ -735,7 +735,11 @@ def _fill(
         if not tasks and call.context_id not in dead and not _clear_failure(call):
             report.tasks_lost += 1
             report.lost_with_request_in_topic += call.context_id in requested
-            sample("lost", f"{call.context_id} told={call.told} {call.error}: {call.error_detail}")
+            sample(
+                "lost",
+                f"{call.context_id} {call.started:.1f}-{call.ended:.1f}s "
+                f"{call.error}: {call.error_detail}",
+            )
         if len(tasks) > 1:
             report.conversations_with_extra_tasks += 1
             sample("extra tasks", f"{call.context_id}: {len(tasks)} tasks")
