@@ -6,7 +6,7 @@ VENV ?= .venv
 KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
 export KAFKA_BOOTSTRAP_SERVERS
 
-.PHONY: run test lint broker bench clean
+.PHONY: run test chaos lint broker bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,17 @@ broker:
 test: $(VENV)/.installed
 	VENV=$(VENV) scripts/test
 
+## chaos: the fault-injection tests (tests/chaos, marker `chaos`): worker SIGKILL/SIGTERM,
+## broker stop and 60 s outage under load, a three-broker failover, log hygiene. They run
+## their own brokers on CHAOS_KAFKA_PORT (28092..28094, controllers +100). CHAOS_RUNS=3
+## repeats each scenario; each run's report is a JSON line in $(CHAOS_REPORT).
+CHAOS_KAFKA_PORT ?= 28092
+CHAOS_REPORT ?= .chaos/report.jsonl
+chaos: $(VENV)/.installed
+	mkdir -p .chaos
+	CHAOS_KAFKA_PORT=$(CHAOS_KAFKA_PORT) CHAOS_REPORT=$(CHAOS_REPORT) \
+		$(VENV)/bin/pytest -m chaos tests/chaos -p no:cacheprovider --basetemp=.chaos/tmp -v
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy app tables agents bench
@@ -35,4 +46,4 @@ bench: $(VENV)/.installed
 	VENV=$(VENV) QUICK=$(QUICK) scripts/bench
 
 clean:
-	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .data .chaos .pytest_cache .mypy_cache .ruff_cache

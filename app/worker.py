@@ -31,6 +31,7 @@ from app.executions import Executions
 from app.handler import LeanRequestHandler
 from app.kafka_driver import Transport
 from app.kafka_handler import KafkaHandler, OutgoingRecord, RequestRecord
+from app.logs import install as install_kafka_log_filter
 from app.offsets import guard_uncommitted_partitions
 from app.peers import KafkaPeerCaller
 from app.push import OutboxPushSender, producer_of
@@ -149,6 +150,7 @@ class A2AWorker:
             Worker=_graceful_worker(self),
             **settings.kafka.faust_settings(),
         )
+        install_kafka_log_filter(self.app)
         transport = Transport(self.app.conf.broker_consumer, self.app)
         transport.fetch_max_wait_ms = settings.fetch_max_wait_ms
         self.app.transport = transport

@@ -1,0 +1,78 @@
+"""Broker outages under load (issue 8): serving resumes by itself, nothing is lost or
+left hanging, and the workers log a bounded number of lines.
+
+A short stop (10 s, SIGTERM as an operator would) and an outage longer than the
+producers' request timeout (60 s > aiokafka's 40 s ``request_timeout_ms``): a record
+may be acked only once its answer, or its dead letter, has been produced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from support.chaos import (
+    RUNS,
+    EchoWorkers,
+    KafkaCluster,
+    Timeline,
+    assert_nothing_lost,
+    run_scenario,
+)
+
+#: ERROR lines one worker may write during a broker outage: an outage recovers by
+#: itself, so it is WARNING (``app.logs``) until it lasts long enough to need a human.
+MAX_ERROR_LINES = 5
+#: WARNING-or-worse lines one worker may write during a 10 s stop: a few per episode
+#: (lost, summaries, back) for the consumer, the producer and Faust's own reports.
+MAX_WARNING_LINES = 40
+
+
+def outage(kafka: KafkaCluster, seconds: float) -> Callable[[Timeline], Awaitable[list[float]]]:
+    """A fault script: stop the broker 3 s into the load, start it ``seconds`` later."""
+
+    async def fault(timeline: Timeline) -> list[float]:
+        await asyncio.sleep(3)
+        started = timeline.mark("stopping the broker")
+        await asyncio.to_thread(kafka.stop)
+        timeline.mark("broker stopped")
+        await asyncio.sleep(seconds)
+        timeline.mark("starting the broker")
+        await asyncio.to_thread(kafka.start)
+        timeline.mark("broker answers")
+        await asyncio.sleep(5)
+        return [started]
+
+    return fault
+
+
+@pytest.mark.parametrize("run", RUNS)
+async def test_broker_stop_and_start(
+    kafka: KafkaCluster,
+    echo_workers: Callable[..., Awaitable[EchoWorkers]],
+    report_path: Path,
+    run: int,
+) -> None:
+    workers = await echo_workers()
+    report = await run_scenario("broker-stop-10s", run, workers, outage(kafka, 10), report_path)
+    assert_nothing_lost(report)
+    assert 0 < report.calls_after_fault == report.completed_after_fault, report.json_line()
+    assert report.worker_error_lines <= MAX_ERROR_LINES, report.worker_log_during_fault
+    warnings = max(c.get("WARNING", 0) + c.get("ERROR", 0) for c in report.worker_log_during_fault)
+    assert warnings <= MAX_WARNING_LINES, report.worker_log_during_fault
+
+
+@pytest.mark.parametrize("run", RUNS)
+async def test_broker_outage_of_60_seconds(
+    kafka: KafkaCluster,
+    echo_workers: Callable[..., Awaitable[EchoWorkers]],
+    report_path: Path,
+    run: int,
+) -> None:
+    workers = await echo_workers()
+    report = await run_scenario("broker-outage-60s", run, workers, outage(kafka, 60), report_path)
+    assert_nothing_lost(report)
+    assert 0 < report.calls_after_fault == report.completed_after_fault, report.json_line()
+    assert report.worker_error_lines <= MAX_ERROR_LINES, report.worker_log_during_fault
