@@ -96,10 +96,7 @@ def _graceful_worker(a2a: A2AWorker) -> type[faust.Worker]:
     class GracefulWorker(faust.Worker):
         async def on_stop(self) -> None:
             self.app.flow_control.suspend()
-            await a2a.executions.hand_over(
-                range(a2a.settings.partitions), float(a2a.settings.handover_timeout)
-            )
-            a2a.writes.flush()
+            await a2a.hand_over(set(range(a2a.settings.partitions)))
             await a2a.peers.close()
             await super().on_stop()
 
@@ -269,9 +266,17 @@ class A2AWorker:
 
     async def _acknowledged(self, partition: int) -> None:
         """Makes the held table writes, then waits until the partition's changelog
-        records are acknowledged: an answer never runs ahead of the state."""
+        records are acknowledged: an answer never runs ahead of the state.
+
+        Raises:
+            HandedOver: the partition was revoked meanwhile. Its new owner restored the
+                table from the changelog and answers the redelivered request; this
+                worker answers nothing more for it.
+        """
         self.writes.flush()
         await self.changelogs.acknowledged(partition)
+        if not self.ownership.owns(partition):
+            raise HandedOver(f"partition {partition} was revoked before the answer")
 
     async def _produce(self, record: OutgoingRecord) -> Awaitable[Any]:
         return await self.app.producer.send(
@@ -411,9 +416,20 @@ class A2AWorker:
         """Hands revoked partitions over: their executions finish within
         ``handover_timeout`` or are stopped, then no more writes go to them."""
         revoked: set[TP] = args[0] if args else kwargs["revoked"]
-        partitions = {tp.partition for tp in revoked}
+        await self.hand_over({tp.partition for tp in revoked})
+
+    async def hand_over(self, partitions: set[int]) -> None:
+        """Gives ``partitions`` up: their executions finish within ``handover_timeout``
+        or are stopped, every table write made for them is acknowledged by Kafka, and
+        then the worker writes and answers nothing more for them.
+
+        The new owner restores the tables from the changelogs once the rebalance is
+        over, up to their end at that moment: a write still in flight would be missed,
+        and an answer sent after it would report a state the new owner does not have.
+        """
         await self.executions.hand_over(partitions, float(self.settings.handover_timeout))
         self.writes.flush()
+        await asyncio.gather(*(self.changelogs.acknowledged(p) for p in partitions))
         self.ownership.revoke(partitions)
 
     async def _on_start(self) -> None:
