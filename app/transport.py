@@ -65,7 +65,12 @@ from a2a.utils.errors import JSON_RPC_ERROR_CODE_MAP, A2AError
 from a2a.utils.proto_utils import parse_lenient
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
+from aiokafka.errors import (
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    OutOfOrderSequenceNumber,
+)
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
@@ -201,6 +206,7 @@ class KafkaTransport(ClientTransport):
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
         self._start_lock = asyncio.Lock()
+        self._renew_lock = asyncio.Lock()
         self._closed = False
 
     @property
@@ -477,6 +483,25 @@ class KafkaTransport(ClientTransport):
             raise
         return call
 
+    async def _renew_producer(self, stale: AIOKafkaProducer) -> None:
+        """Replaces an idempotent producer whose sequence numbers the broker refuses.
+
+        After a broker outage aiokafka's idempotent producer can be left with
+        ``OutOfOrderSequenceNumber`` on every send; a new producer gets a new producer
+        id and sequence. Calls that shared the old producer retry on the new one.
+        """
+        async with self._renew_lock:
+            if self._producer is not stale or self._closed:
+                return
+            fresh = AIOKafkaProducer(**self.kafka.producer_options(**self._producer_options))
+            await fresh.start()
+            self._producer = fresh
+            logger.warning(
+                "producer of %s renewed after OutOfOrderSequenceNumber", self.requests_topic
+            )
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(stale.stop(), 5.0)
+
     async def _produce(
         self,
         call: _PendingCall,
@@ -503,6 +528,8 @@ class KafkaTransport(ClientTransport):
         assert self._producer is not None
         pause, error = 0.1, "no acknowledgement from the broker"
         while True:
+            producer = self._producer
+            assert producer is not None
             remaining = call.deadline - time.monotonic()
             if remaining <= 0:
                 raise A2AClientTimeoutError(
@@ -511,7 +538,7 @@ class KafkaTransport(ClientTransport):
                 )
             try:
                 await asyncio.wait_for(
-                    self._producer.send_and_wait(
+                    producer.send_and_wait(
                         self.requests_topic,
                         value=value,
                         key=key.encode() if key is not None else None,
@@ -534,6 +561,9 @@ class KafkaTransport(ClientTransport):
                         f"large for Kafka: {len(value)} bytes exceed the producer's "
                         f"max_request_size or the broker's message.max.bytes ({error})"
                     ) from exc
+                if isinstance(exc, OutOfOrderSequenceNumber):
+                    await self._renew_producer(producer)
+                    continue
                 if not (exc.retriable or isinstance(exc, KafkaTimeoutError)):
                     raise A2AClientError(
                         f"cannot produce the request to {self.requests_topic}: {error}"
