@@ -491,7 +491,7 @@ class KafkaTransport(ClientTransport):
         id and sequence. Calls that shared the old producer retry on the new one.
         """
         async with self._renew_lock:
-            if self._producer is not stale or self._closed:
+            if id(self._producer) != id(stale) or self._closed:
                 return
             fresh = AIOKafkaProducer(**self.kafka.producer_options(**self._producer_options))
             await fresh.start()
