@@ -25,6 +25,7 @@ from faust.types import TP, EventT, StreamT
 
 from agents.spec import AgentSpec
 from app import binding
+from app.acks import OrderedAcks
 from app.auth import Authenticator
 from app.cards import agent_card, extended_agent_card, extended_card_modifier
 from app.executions import Executions
@@ -153,6 +154,7 @@ class A2AWorker:
         self.app.transport = transport
         self.ownership = Ownership()
         self.executions = Executions()
+        self.acks = OrderedAcks()
         self.tasks_table = self._table("tasks", "task id → a2a Task (protobuf)")
         self.contexts_table = self._table("contexts", "context id → task ids (JSON)")
         self.push_configs_table = self._table("push-configs", "task id → push configs")
@@ -288,10 +290,11 @@ class A2AWorker:
 
         Each record is handled in its own asyncio task (at most ``max_in_flight`` at a
         time) so a long execution does not stall its partition. A record is acked
-        only once its answer (or dead letter) is acknowledged by Kafka, and Faust
-        commits an offset only once every record before it is acked (at-least-once;
-        a redelivered message is answered from its task, see ``app.handler``). A
-        record whose partition was handed over is not acked: its new owner answers it.
+        once its answer (or dead letter) is acknowledged by Kafka and every earlier
+        record of its partition is acked (:class:`app.acks.OrderedAcks`), so an offset
+        is committed only past answered records (at-least-once; a redelivered message
+        is answered from its task, see ``app.handler``). A record whose partition was
+        handed over is not acked: its new owner answers it.
         """
         max_in_flight = self.settings.max_in_flight
 
@@ -312,12 +315,13 @@ class A2AWorker:
                 )
                 try:
                     if await self._answer(handler, record):
-                        event.ack()
+                        self.acks.done(event)
                 finally:
                     slots.release()
 
             async for event in cast(faust.Stream, stream).noack().events():
                 await slots.acquire()
+                self.acks.taken(event)
                 task = asyncio.create_task(handle(event))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
@@ -431,6 +435,7 @@ class A2AWorker:
         self.writes.flush()
         await asyncio.gather(*(self.changelogs.acknowledged(p) for p in partitions))
         self.ownership.revoke(partitions)
+        self.acks.forget(partitions)
 
     async def _on_start(self) -> None:
         """Says whether callers are authenticated, creates the output topics and
