@@ -13,7 +13,7 @@ from a2a.client import Client, ClientConfig, ClientFactory
 from a2a.types import AgentCard
 from google.protobuf.json_format import ParseDict
 
-from support.processes import FAUST, ROOT, TESTS, free_port
+from support.processes import FAUST, ROOT, TESTS, free_port, log_tail, stop_process
 
 
 class GatewayProcess:
@@ -108,18 +108,8 @@ class GatewayProcess:
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> int | None:
         """Sends ``sig`` to the gateway's PID and waits (SIGKILL after ``timeout`` s)."""
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(10)
+        return stop_process(self.process, sig, timeout)
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of the gateway's log."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)

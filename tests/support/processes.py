@@ -26,6 +26,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(
+    process: subprocess.Popen[bytes] | None, sig: signal.Signals, timeout: float
+) -> int | None:
+    """Sends ``sig`` to ``process`` by its PID and waits (SIGKILL after ``timeout`` s);
+    its exit code, ``None`` if it never started."""
+    if process is None or process.poll() is not None:
+        return None if process is None else process.returncode
+    process.send_signal(sig)
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait(10)
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    """The last ``lines`` lines of the log at ``path``."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
 class WorkerProcess:
     """One ``faust -A <app> worker`` process with its own data directory and web port.
 
@@ -128,18 +151,8 @@ class WorkerProcess:
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> int | None:
         """Sends ``sig`` to the worker's PID and waits (SIGKILL after ``timeout`` s)."""
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(10)
+        return stop_process(self.process, sig, timeout)
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of the worker's log."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)

@@ -76,6 +76,8 @@ async def test_standby_holds_the_tables_before_takeover(
     # Before takeover: the survivor holds the victim's tasks in its own tables. Faust
     # applies standby records to RocksDB in batches (``standby_buffer_size``, 1000) and
     # when it stops, so the files are read after a clean stop, before any takeover.
+    # A standby follows the changelog asynchronously: give it a moment to read the tail.
+    await asyncio.sleep(3)
     survivor.stop(signal.SIGTERM)
     for task in on_victim:
         partition = partition_for(task.context_id, PARTITIONS)
