@@ -11,7 +11,8 @@ section 9) with a Kafka record in place of an HTTP body or SSE event:
   ``authorization`` …, lower-cased);
 * response record: key = correlation id, value = one JSON-RPC 2.0 response object,
   header :data:`FINAL` = ``b"1"`` on the last record of a call: the only record of a
-  unary call; for a stream, a record with an empty value after its last event.
+  unary call; for a stream, the event that ends it (a Message, a terminal or
+  interrupted state), or else a record with an empty value after its last event.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ request (``docs/kafka-binding.md``), builds the ``ServerCallContext`` from the r
 headers, calls the handler's ``on_*`` method for the method, and maps errors to
 JSON-RPC error responses in one place (:meth:`KafkaHandler._error_response`, with
 a2a-sdk's ``build_error_response``). A unary call answers with one response record; a
-stream with one record per event and an empty final record.
+stream with one record per event, the one that ends the stream marked final.
 
 Two rules of the binding live here:
 
@@ -31,6 +31,7 @@ from typing import Any
 
 from a2a.auth.user import User
 from a2a.extensions.common import HTTP_EXTENSION_HEADER, get_requested_extensions
+from a2a.server.agent_execution.active_task import INTERRUPTED_TASK_STATES, TERMINAL_TASK_STATES
 from a2a.server.context import ServerCallContext
 from a2a.server.jsonrpc_models import JSONParseError, JSONRPCError, MethodNotFoundError
 from a2a.server.request_handlers import RequestHandler, build_error_response
@@ -45,6 +46,7 @@ from a2a.types import (
     ListTasksResponse,
     SendMessageRequest,
     SendMessageResponse,
+    StreamResponse,
     SubscribeToTaskRequest,
     Task,
     TaskPushNotificationConfig,
@@ -90,6 +92,8 @@ METHODS: dict[str, type[ProtoMessage]] = {
 }
 #: Methods answered with a stream of records (A2A 1.0 §9.4.2, §9.4.6).
 STREAMING_METHODS = frozenset({"SendStreamingMessage", "SubscribeToTask"})
+#: Task states after which a stream ends (a2a-sdk's terminal and interrupted states).
+STREAM_END_STATES = TERMINAL_TASK_STATES | INTERRUPTED_TASK_STATES
 
 
 @dataclass(frozen=True)
@@ -383,9 +387,11 @@ class KafkaHandler:
         context = self._call_context(method, request_id, request, record, user)
         try:
             if method in STREAMING_METHODS:
-                async for result in self._stream(method, request, context):
-                    await replies.send(_result(request_id, result), final=False)
-                await replies.send(b"", final=True)
+                final = False
+                async for result, final in self._stream(method, request, context):
+                    await replies.send(_result(request_id, result), final=final)
+                if not final:
+                    await replies.send(b"", final=True)
             else:
                 result = await self._unary(method, request, context)
                 await replies.send(_result(request_id, result), final=True)
@@ -454,11 +460,28 @@ class KafkaHandler:
 
     async def _stream(
         self, method: str, request: Any, context: ServerCallContext
-    ) -> AsyncGenerator[Any]:
-        """The events of a streaming call, each as a ``StreamResponse`` JSON value."""
+    ) -> AsyncGenerator[tuple[Any, bool]]:
+        """The events of a streaming call, each as ``(StreamResponse JSON value, last)``.
+
+        An event that ends an A2A stream (a Message, or a task in a terminal or
+        interrupted state: A2A 1.0 §3.1.2) is held until the handler's stream is seen
+        to end right after it, so it is sent as the call's final record and no empty
+        final record is needed (``docs/kafka-binding.md``, Streams). Any other event
+        is passed on at once.
+        """
         events = await self._open_stream(method, request, context)
+        held: StreamResponse | None = None
         async for event in events:
-            yield message_to_dict(proto_utils.to_stream_response(event))
+            if held is not None:
+                yield message_to_dict(held), False
+                held = None
+            response = proto_utils.to_stream_response(event)
+            if _ends_stream(response):
+                held = response
+            else:
+                yield message_to_dict(response), False
+        if held is not None:
+            yield message_to_dict(held), True
 
     @validate_version(constants.PROTOCOL_VERSION_1_0)
     async def _open_stream(
@@ -507,6 +530,19 @@ class KafkaHandler:
         body = self._error_response(request_id, error)
         await replies.send(body, final=True)
         await replies.produce(_dead_letter(self.agent, record, reason, body))
+
+
+def _ends_stream(response: StreamResponse) -> bool:
+    """Whether ``response`` is an event after which an A2A stream ends: a Message, or a
+    task or status update in a terminal or interrupted state (A2A 1.0 §3.1.2)."""
+    kind = response.WhichOneof("payload")
+    if kind == "message":
+        return True
+    if kind == "task":
+        return response.task.status.state in STREAM_END_STATES
+    if kind == "status_update":
+        return response.status_update.status.state in STREAM_END_STATES
+    return False
 
 
 def _task(task: Task | None) -> dict[str, Any]:

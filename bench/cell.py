@@ -47,7 +47,7 @@ class Cell:
         concurrency: Callers in all, each with one call in flight at a time.
         duration: Measured seconds.
         warmup: Unmeasured seconds before them.
-        repeat: Which repeat of this cell (0-based).
+        repeat: Which repeat of this cell (0-based; -1: the broker warm-up).
         load_processes: Load processes the callers are split over.
         server_pids: The processes serving the target (their CPU and memory count).
         broker_pid: The Kafka broker's process (its CPU is reported for every cell).

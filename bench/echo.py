@@ -41,9 +41,9 @@ FETCH_MAX_WAIT_MS = 100
 ACKS = "all"
 #: Request header: how many reply records to produce.
 REPLIES_HEADER = "echo-replies"
-#: Reply records of a streamed benchmark task over faust-a2a: the Task, three
-#: update events and the empty final record.
-STREAM_RECORDS = 5
+#: Reply records of a streamed benchmark task over faust-a2a: the Task and three
+#: update events, the last (``completed``) marked final.
+STREAM_RECORDS = 4
 
 _TOPIC_ALREADY_EXISTS = 36
 

@@ -7,7 +7,13 @@
    :mod:`bench.load`). Each target must answer one call before anything is measured.
    Finds the broker's process by its port unless told its PID: the broker's CPU is
    part of every Kafka target's cost.
-2. Measures every process's CPU with no load for a few seconds (the idle baseline).
+2. Warms the broker up: its JVM compiles the produce and fetch paths only under load,
+   and a freshly started broker spends several times more CPU per request (and
+   adds milliseconds to every Kafka hop) for its first minute or two. Each target
+   that uses the broker runs stream mode at the summary concurrency, unmeasured, for
+   ``broker_warmup`` seconds in all (a ``warmup`` JSON line keeps the broker's CPU
+   per second over it). Then measures every process's CPU with no load for a few
+   seconds (the idle baseline).
 3. ``repeats`` times, for each mode (send, stream) and concurrency, runs one
    closed-loop measurement (:mod:`bench.cell`) of each target, the targets' order
    rotated from one group of cells to the next and from one repeat to the next
@@ -90,6 +96,8 @@ class BenchConfig:
         longer_windows: Times a cell with too few completed calls is measured again,
             its window doubled (:meth:`Harness.measure`).
         idle: Seconds of the idle baseline (0: none).
+        broker_warmup: Seconds of unmeasured load on the broker before anything is
+            measured, split over the targets that use it (0: none).
         client_processes: Load process counts of the client-scaling scenario (empty:
             none); each at most the summary concurrency.
         summary_concurrency: The concurrency of the summary line, the profile and the
@@ -110,6 +118,7 @@ class BenchConfig:
     max_load_processes: int = 4
     longer_windows: int = 2
     idle: float = 5.0
+    broker_warmup: float = 40.0
     client_processes: tuple[int, ...] = (1, 4, 16)
     summary_concurrency: int = 64
     profile: bool = True
@@ -145,6 +154,7 @@ def quick(config: BenchConfig) -> BenchConfig:
         repeats=1,
         longer_windows=1,
         idle=2.0,
+        broker_warmup=20.0,
         client_processes=(),
         scale_out=False,
     )
@@ -262,6 +272,37 @@ class Harness:
                         server.check_alive()
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"a load process did not finish in {timeout}s") from None
+
+    def warm_up_broker(self, seconds: float) -> dict[str, Any]:
+        """Runs unmeasured load through the broker for ``seconds`` in all: stream mode
+        at the summary concurrency against each target that uses the broker, in turn.
+        Returns the broker's CPU per second over it, and the calls made."""
+        kafka = [name for name in self.config.targets if TARGETS[name].uses_broker]
+        concurrency = self.config.summary_concurrency
+        broker, began, calls = cpu_seconds(self.broker_pid), time.monotonic(), 0
+        for name in kafka:
+            deployment = self.deployments[name]
+            cell = Cell(
+                target=name,
+                client=deployment.client,
+                mode="stream",
+                concurrency=concurrency,
+                duration=seconds / len(kafka),
+                warmup=0.0,
+                repeat=-1,
+                load_processes=1,
+                server_pids=tuple(p.pid for p in deployment.processes()),
+                broker_pid=self.broker_pid,
+                uses_broker=True,
+            )
+            calls += run_cell(cell, self._load, self._wait).tasks
+        elapsed = time.monotonic() - began
+        return {
+            "seconds": elapsed,
+            "targets": kafka,
+            "calls": calls,
+            "broker_cpu_ms_per_s": (cpu_seconds(self.broker_pid) - broker) * 1000 / elapsed,
+        }
 
     def idle(self, seconds: float) -> dict[str, Any]:
         """CPU per second of the broker and of each target's servers, with no load."""
@@ -450,6 +491,9 @@ def run(config: BenchConfig, out: TextIO) -> Outcome:
             loadavg=load_at_start,
             cpus=os.cpu_count(),
         )
+        warmup = harness.warm_up_broker(config.broker_warmup) if config.broker_warmup else None
+        if warmup is not None:
+            results_file.write("warmup", **warmup)
         idle = harness.idle(config.idle) if config.idle > 0 else None
         if idle is not None:
             results_file.write("idle", **idle)
@@ -496,6 +540,12 @@ def run(config: BenchConfig, out: TextIO) -> Outcome:
         f"{HTTP} peer: uvicorn on {peer['loop']} ({peer['loop_class']}) with {peer['http']}"
         f" ({peer['http_class']})",
     ]
+    if warmup is not None:
+        lines.append(
+            f"broker warm-up ({warmup['seconds']:.0f} s of unmeasured stream load at"
+            f" c={config.summary_concurrency} on {', '.join(warmup['targets'])}):"
+            f" broker {warmup['broker_cpu_ms_per_s']:.0f} ms CPU per s"
+        )
     if idle is not None:
         lines.append(
             f"idle ({idle['seconds']:.1f} s, no load): broker {idle['broker_cpu_ms_per_s']:.1f} ms"

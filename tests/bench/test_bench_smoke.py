@@ -24,7 +24,7 @@ import pytest
 
 from app.settings import Settings
 from bench.run import BenchConfig, run
-from bench.targets import DEFAULT_TARGETS
+from bench.targets import DEFAULT_TARGETS, TARGETS
 
 pytestmark = pytest.mark.kafka
 
@@ -45,6 +45,7 @@ def test_every_call_succeeds_and_the_results_say_what_the_report_relies_on(
         repeats=1,
         max_load_processes=2,
         idle=0.5,
+        broker_warmup=1.0,
         client_processes=(2,),
         summary_concurrency=2,
         scale_out=False,
@@ -74,6 +75,9 @@ def test_every_call_succeeds_and_the_results_say_what_the_report_relies_on(
     )
     handler = start["targets"]["faust-a2a-default"]["request handler (FAUST_A2A_REQUEST_HANDLER)"]
     assert "default" in handler
+    warmup = next(r for r in records if r["record"] == "warmup")
+    assert warmup["targets"] == [t for t in DEFAULT_TARGETS if TARGETS[t].uses_broker]
+    assert warmup["calls"] > 0 and warmup["broker_cpu_ms_per_s"] > 0
     cells = [r for r in records if r["record"] == "cell"]
     assert len(cells) == len(outcome.results)
     faust_cells = [c for c in cells if c["target"].startswith("faust-a2a")]

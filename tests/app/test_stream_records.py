@@ -1,0 +1,174 @@
+"""The response records of a stream (docs/kafka-binding.md §7, Streams).
+
+:class:`app.kafka_handler.KafkaHandler` over a ``RequestHandler`` whose stream yields
+fixed events; the records it produces are collected as they would go to Kafka. The
+event that ends an A2A stream carries ``a2a-final: 1``; a stream that ends after any
+other event gets an empty final record. No broker: the binding alone is under test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, Awaitable, Sequence
+from typing import Any
+
+import pytest
+from a2a.helpers import new_text_message
+from a2a.server.context import ServerCallContext
+from a2a.server.request_handlers import RequestHandler
+from a2a.types import (
+    Message,
+    Role,
+    SendMessageRequest,
+    Task,
+    TaskArtifactUpdateEvent,
+    TaskState,
+    TaskStatus,
+    TaskStatusUpdateEvent,
+)
+from google.protobuf.json_format import MessageToDict
+
+from app import binding
+from app.kafka_handler import KafkaHandler, OutgoingRecord, RequestRecord
+
+Event = Message | Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent
+
+
+class FixedStream(RequestHandler):
+    """A ``RequestHandler`` whose ``SendStreamingMessage`` yields ``events``; the other
+    operations are not called here."""
+
+    def __init__(self, events: Sequence[Event]) -> None:
+        self.events = events
+
+    async def on_message_send_stream(
+        self, params: SendMessageRequest, context: ServerCallContext
+    ) -> AsyncGenerator[Event]:
+        for event in self.events:
+            yield event
+
+    async def _unused(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("not part of this test")
+
+    on_get_task = on_list_tasks = on_cancel_task = on_message_send = _unused
+    on_subscribe_to_task = on_get_extended_agent_card = _unused  # type: ignore[assignment]
+    on_create_task_push_notification_config = _unused
+    on_get_task_push_notification_config = _unused
+    on_list_task_push_notification_configs = _unused
+    on_delete_task_push_notification_config = _unused
+
+
+def _task(state: TaskState) -> Task:
+    return Task(id="t1", context_id="c1", status=TaskStatus(state=state))
+
+
+def _status(state: TaskState) -> TaskStatusUpdateEvent:
+    return TaskStatusUpdateEvent(task_id="t1", context_id="c1", status=TaskStatus(state=state))
+
+
+async def _records(events: Sequence[Event]) -> list[OutgoingRecord]:
+    produced: list[OutgoingRecord] = []
+
+    async def produce(record: OutgoingRecord) -> Awaitable[None]:
+        produced.append(record)
+
+        async def acknowledged() -> None:
+            return None
+
+        return acknowledged()
+
+    async def acknowledged(partition: int) -> None:
+        return None
+
+    handler = KafkaHandler(
+        "fixed", FixedStream(events), produce=produce, acknowledged=acknowledged
+    )
+    message = new_text_message("hi", role=Role.ROLE_USER, context_id="c1")
+    body = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "SendStreamingMessage",
+        "params": {"message": MessageToDict(message)},
+    }
+    await handler.handle(
+        RequestRecord(
+            topic=binding.requests_topic("fixed"),
+            partition=0,
+            offset=0,
+            key=b"c1",
+            value=json.dumps(body).encode(),
+            headers=((binding.CORRELATION_ID, b"call-1"), ("a2a-version", b"1.0")),
+        )
+    )
+    return produced
+
+
+def _final(record: OutgoingRecord) -> bool:
+    return binding.header(record.headers, binding.FINAL) == "1"
+
+
+def _payload(record: OutgoingRecord) -> str:
+    return next(iter(json.loads(record.value or b"")["result"]))
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        _status(TaskState.TASK_STATE_COMPLETED),
+        _status(TaskState.TASK_STATE_FAILED),
+        _status(TaskState.TASK_STATE_INPUT_REQUIRED),
+        _task(TaskState.TASK_STATE_CANCELED),
+    ],
+    ids=["completed", "failed", "input-required", "canceled-task"],
+)
+async def test_the_event_that_ends_the_stream_is_the_final_record(last: Event) -> None:
+    events = [
+        _task(TaskState.TASK_STATE_SUBMITTED),
+        _status(TaskState.TASK_STATE_WORKING),
+        last,
+    ]
+
+    records = await _records(events)
+
+    assert [_final(r) for r in records] == [False, False, True]
+    assert all(r.value for r in records), "no empty end-of-stream record"
+    assert _payload(records[-1]) == ("task" if isinstance(last, Task) else "statusUpdate")
+
+
+async def test_a_message_ends_the_stream_in_one_record() -> None:
+    reply = new_text_message("hello", role=Role.ROLE_AGENT, context_id="c1")
+
+    records = await _records([reply])
+
+    assert [(_payload(r), _final(r)) for r in records] == [("message", True)]
+
+
+async def test_a_stream_that_ends_after_another_event_gets_an_empty_final_record() -> None:
+    records = await _records(
+        [_task(TaskState.TASK_STATE_SUBMITTED), _status(TaskState.TASK_STATE_WORKING)]
+    )
+
+    assert [(r.value != b"", _final(r)) for r in records] == [
+        (True, False),
+        (True, False),
+        (False, True),
+    ]
+
+
+async def test_an_ending_state_followed_by_more_events_is_not_final() -> None:
+    """The handler, not the state, says when the stream ends: an ending state that is
+    followed by another event is sent unmarked."""
+    records = await _records(
+        [
+            _task(TaskState.TASK_STATE_SUBMITTED),
+            _status(TaskState.TASK_STATE_INPUT_REQUIRED),
+            _status(TaskState.TASK_STATE_WORKING),
+        ]
+    )
+
+    assert [(r.value != b"", _final(r)) for r in records] == [
+        (True, False),
+        (True, False),
+        (True, False),
+        (False, True),
+    ]
