@@ -60,6 +60,7 @@ from a2a.types import (
     SendMessageRequest,
     SubscribeToTaskRequest,
     Task,
+    TaskArtifactUpdateEvent,
     TaskPushNotificationConfig,
     TaskState,
     TaskStatus,
@@ -178,7 +179,10 @@ class _TaskEvents(EventQueue):
         task = await self._apply(event)
         self._terminal = task.status.state in TERMINAL_TASK_STATES
         await self._handler.notify(task, event, self._call_context)
-        execution.publish((event, _copy(task)))
+        # Followers read the task only at a Task or status event (a snapshot: the task
+        # goes on changing); an artifact update is passed on as it is.
+        snapshot = None if isinstance(event, TaskArtifactUpdateEvent) else _copy(task)
+        execution.publish((event, snapshot))
 
     async def _apply(self, event: Event) -> Task:
         execution = self._execution
