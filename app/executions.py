@@ -45,6 +45,9 @@ class Execution:
         runner: The asyncio task running the executor.
         events: The ``EventQueue`` the executor writes to.
         finished: Set once the execution has ended and every subscriber got :data:`END`.
+        handed_over: Set when the execution was stopped because its partition was revoked.
+        has_push_configs: Whether the task has push-notification configs, as last read
+            (``None``: not read yet, or a config changed since).
     """
 
     task_id: str
@@ -57,6 +60,7 @@ class Execution:
     events: EventQueue | None = None
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     handed_over: bool = False
+    has_push_configs: bool | None = None
 
     def subscribe(self, first: Item | None = None) -> asyncio.Queue[Item]:
         """A new queue that receives ``first`` (if given), then every later item."""

@@ -178,7 +178,7 @@ class _TaskEvents(EventQueue):
         self._mode = "task"
         task = await self._apply(event)
         self._terminal = task.status.state in TERMINAL_TASK_STATES
-        await self._handler.notify(task, event, self._call_context)
+        await self._handler.notify(task, event, self._call_context, execution)
         # Followers read the task only at a Task or status event (a snapshot: the task
         # goes on changing); an artifact update is passed on as it is.
         snapshot = None if isinstance(event, TaskArtifactUpdateEvent) else _copy(task)
@@ -272,7 +272,7 @@ class _TaskEvents(EventQueue):
         update = TaskStatusUpdateEvent(
             task_id=task.id, context_id=task.context_id, status=task.status
         )
-        await self._handler.notify(task, update, self._call_context)
+        await self._handler.notify(task, update, self._call_context, self._execution)
 
 
 def _add_to_history(task: Task, message: Message) -> None:
@@ -371,8 +371,11 @@ class LeanRequestHandler(RequestHandler):
     async def on_create_task_push_notification_config(
         self, params: TaskPushNotificationConfig, context: ServerCallContext
     ) -> TaskPushNotificationConfig:
-        """``CreateTaskPushNotificationConfig`` (a2a-sdk's)."""
-        return await self._queries.on_create_task_push_notification_config(params, context)
+        """``CreateTaskPushNotificationConfig`` (a2a-sdk's); a live execution of the task
+        reads its configs again at its next event."""
+        created = await self._queries.on_create_task_push_notification_config(params, context)
+        self._push_configs_changed(params.task_id)
+        return created
 
     async def on_get_task_push_notification_config(
         self, params: GetTaskPushNotificationConfigRequest, context: ServerCallContext
@@ -389,8 +392,15 @@ class LeanRequestHandler(RequestHandler):
     async def on_delete_task_push_notification_config(
         self, params: DeleteTaskPushNotificationConfigRequest, context: ServerCallContext
     ) -> None:
-        """``DeleteTaskPushNotificationConfig`` (a2a-sdk's)."""
+        """``DeleteTaskPushNotificationConfig`` (a2a-sdk's); a live execution of the task
+        reads its configs again at its next event."""
         await self._queries.on_delete_task_push_notification_config(params, context)
+        self._push_configs_changed(params.task_id)
+
+    def _push_configs_changed(self, task_id: str) -> None:
+        execution = self._executions.get(task_id)
+        if execution is not None:
+            execution.has_push_configs = None
 
     async def on_get_extended_agent_card(
         self, params: GetExtendedAgentCardRequest, context: ServerCallContext
@@ -743,10 +753,21 @@ class LeanRequestHandler(RequestHandler):
         if new:
             self._conversations.add(task.context_id, task.id, resolve_user_scope(context))
 
-    async def notify(self, task: Task, event: Event, context: ServerCallContext) -> None:
+    async def notify(
+        self,
+        task: Task,
+        event: Event,
+        context: ServerCallContext,
+        execution: Execution | None = None,
+    ) -> None:
         """Counts a state change (``faust_a2a_task_state_changes_total``) and hands a task
         change to the push-notification sender once the change is durable; never raises.
-        Tasks without push configs cost one table read."""
+
+        Whether the task has push configs is read from the store once per ``execution``
+        (and again after a config of the task is created or deleted on this worker,
+        the only one that writes the task's partition); without an execution, once
+        per call.
+        """
         if isinstance(event, Message):
             return
         if isinstance(event, Task | TaskStatusUpdateEvent):
@@ -754,7 +775,13 @@ class LeanRequestHandler(RequestHandler):
         if self._push_sender is None or self._push_config_store is None:
             return
         try:
-            if not await self._push_config_store.get_info(task.id, context):
+            if execution is None or execution.has_push_configs is None:
+                configs = bool(await self._push_config_store.get_info(task.id, context))
+                if execution is not None:
+                    execution.has_push_configs = configs
+            else:
+                configs = execution.has_push_configs
+            if not configs:
                 return
             if self._acknowledged is not None:
                 await self._acknowledged(self._partition_of(task.id))

@@ -23,6 +23,7 @@ from a2a.client import Client, ClientConfig
 from a2a.helpers import new_text_message
 from a2a.types import (
     AuthenticationInfo,
+    DeleteTaskPushNotificationConfigRequest,
     Role,
     SendMessageConfiguration,
     SendMessageRequest,
@@ -233,6 +234,36 @@ async def test_every_event_arrives_in_order_with_the_token(
         await asyncio.sleep(1.0)
         committed, end = await push_offsets(obs_worker, topic, partition)
     assert committed == end >= len(events)
+
+
+async def test_a_config_created_while_the_task_runs_gets_its_later_events(
+    connect: Any, receiver: WebhookReceiver
+) -> None:
+    """The worker reads a task's push configs once per execution; creating one for a
+    running task (``CreateTaskPushNotificationConfig``) makes it read them again, so
+    the events after it are delivered; deleting it stops them."""
+    client = connect("slow", streaming=True)
+    events = client.send_message(
+        SendMessageRequest(message=new_text_message("15", role=Role.ROLE_USER))
+    )
+    first = MessageToDict(await anext(events))
+    task_id = first["task"]["id"]
+    created = await client.create_task_push_notification_config(
+        TaskPushNotificationConfig(task_id=task_id, url=receiver.url, token="tok-late")
+    )
+    await receiver.wait_for(lambda got: len(got) >= 2, timeout=30)
+    await client.delete_task_push_notification_config(
+        DeleteTaskPushNotificationConfigRequest(task_id=task_id, id=created.id)
+    )
+    deleted_at = len(receiver.received)
+    rest = [MessageToDict(event) async for event in events]
+    assert is_final(rest[-1]), rest
+    await asyncio.sleep(1.0)  # a notification after the delete would arrive now
+    delivered = [n.body for n in receiver.received]
+    assert all(body in rest for body in delivered), "only events after the config was created"
+    assert all(n.headers["X-A2A-Notification-Token"] == "tok-late" for n in receiver.received)
+    assert len(delivered) <= deleted_at + 2, "events went on being delivered after the delete"
+    assert not any(is_final(body) for body in delivered)
 
 
 async def test_receiver_down_for_five_seconds_gets_everything_after(
