@@ -83,17 +83,6 @@ logger = logging.getLogger(__name__)
 #: Default per-call deadline, seconds.
 DEFAULT_TIMEOUT = 40.0
 
-#: ``request_timeout_ms`` of the request producer, milliseconds (aiokafka's default is
-#: 40,000). aiokafka also expires a batch still waiting for a leader after this long;
-#: the sequence numbers an expired batch took leave a gap that the broker refuses with
-#: ``OutOfOrderSequenceNumber``, after which the producer must be replaced, and during
-#: a single-broker restart a replacement was seen to have a new request acknowledged
-#: as a duplicate of an old one at the old one's offset: the request was lost
-#: (``docs/upstream.md``, aiokafka). Five minutes keeps records queued through a broker
-#: restart; each call still ends at its own deadline, and a request produced after it
-#: is refused by the worker (``deadline-exceeded``).
-PRODUCER_REQUEST_TIMEOUT_MS = 300_000
-
 #: A2A error class of each JSON-RPC error code (a2a-sdk's mapping, inverted).
 A2A_ERROR_BY_CODE: dict[int, type[A2AError]] = {
     code: error for error, code in JSON_RPC_ERROR_CODE_MAP.items()
@@ -180,8 +169,7 @@ class KafkaTransport(ClientTransport):
             broker may hold an empty fetch. Records are returned as soon as they exist
             (``fetch_min_bytes=1``); this bounds idle polls. Default 100.
         producer_options: Extra keyword arguments for ``AIOKafkaProducer`` (they
-            cannot weaken ``acks="all"`` or idempotence). ``request_timeout_ms``
-            defaults to :data:`PRODUCER_REQUEST_TIMEOUT_MS`.
+            cannot weaken ``acks="all"`` or idempotence).
 
     Raises:
         ValueError: no Kafka URL was given and the card has none.
@@ -210,10 +198,7 @@ class KafkaTransport(ClientTransport):
         self.timeout = timeout
         self.records_read = 0
         self._fetch_max_wait_ms = fetch_max_wait_ms
-        self._producer_options = {
-            "request_timeout_ms": PRODUCER_REQUEST_TIMEOUT_MS,
-            **(producer_options or {}),
-        }
+        self._producer_options = producer_options or {}
         self._requests_partitions: list[int] = []
         self._produce_failing_since: float | None = None
         self._pending: dict[str, _PendingCall] = {}

@@ -17,7 +17,7 @@ from support.slow_agent import SPEC as SLOW
 
 from app import binding
 from app.cards import agent_card
-from app.transport import PRODUCER_REQUEST_TIMEOUT_MS, KafkaTransport
+from app.transport import KafkaTransport
 
 pytestmark = pytest.mark.kafka
 
@@ -176,24 +176,3 @@ async def test_a_record_kafka_refuses_fails_at_once(bootstrap_servers: str) -> N
             await transport.send_message(_ask("x" * 1000))
         assert time.monotonic() - started < 10
         assert transport._pending == {}
-
-
-@pytest.mark.parametrize(
-    ("options", "expected"),
-    [({}, PRODUCER_REQUEST_TIMEOUT_MS), ({"request_timeout_ms": 5_000}, 5_000)],
-    ids=["default", "caller's"],
-)
-async def test_the_request_producer_outlasts_a_broker_restart(
-    cards: dict[str, AgentCard], options: dict[str, int], expected: int
-) -> None:
-    """The request producer's batches wait through a broker restart instead of expiring
-    after aiokafka's 40 s (an expired batch leaves a gap in the idempotent producer's
-    sequence numbers: ``docs/upstream.md``, aiokafka); a caller's own
-    ``request_timeout_ms`` still wins. Reads aiokafka's attribute, so it also notices
-    when aiokafka renames it."""
-    async with KafkaTransport(cards["data"], producer_options=options) as transport:
-        await transport.send_message(_ask("Zerg win rate"))
-        producer = transport._producer
-        assert producer is not None
-        assert producer._request_timeout_ms == expected
-        assert producer.client._request_timeout_ms == expected
