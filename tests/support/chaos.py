@@ -31,6 +31,9 @@ Definitions (issue 8):
   told a task the store does not have also counts as lost.
   ``lost_with_request_in_topic`` counts the lost whose request record is in the
   requests topic: a worker consumed it and answered nothing.
+  ``lost_acknowledged_not_written`` counts the lost whose request the broker
+  acknowledged (``KafkaTransport`` waited for the answer, which it does only after the
+  acknowledgement) but which the requests topic does not hold: no worker ever saw it.
 - *non-terminal*: a stored task not in a terminal state after the settle period.
 - *told a state the store does not hold*: the caller's answer names a task whose
   stored state is another terminal state, is missing, or is behind the state told
@@ -369,6 +372,7 @@ class Report:
     dead_lettered: int = 0
     tasks_lost: int = 0
     lost_with_request_in_topic: int = 0
+    lost_acknowledged_not_written: int = 0
     tasks_non_terminal: int = 0
     told_state_not_in_store: int = 0
     audit_errors: int = 0
@@ -393,15 +397,26 @@ class Report:
         )
 
 
-def assert_nothing_lost(report: Report) -> None:
+def assert_nothing_lost(report: Report, *, unwritten_acknowledged_requests: bool = False) -> None:
     """The three figures issue 8 requires to be 0 (lost, non-terminal, told a state the
     store does not hold), and an audit that could read every conversation.
+
+    Args:
+        report: The run's report.
+        unwritten_acknowledged_requests: Whether lost calls of the one kind no worker
+            can cause are left out of *lost*: the broker acknowledged the request
+            (the caller waited for the answer) and the requests topic does not hold it,
+            so no worker ever saw it. Seen only across a single broker's restart
+            (``docs/upstream.md``, Kafka); every other loss still fails.
 
     Raises:
         AssertionError: one is not 0 (the message is the report's JSON line).
     """
     assert report.audit_errors == 0, report.json_line()
-    figures = (report.tasks_lost, report.tasks_non_terminal, report.told_state_not_in_store)
+    lost = report.tasks_lost
+    if unwritten_acknowledged_requests:
+        lost -= report.lost_acknowledged_not_written
+    figures = (lost, report.tasks_non_terminal, report.told_state_not_in_store)
     assert figures == (0, 0, 0), report.json_line()
 
 
@@ -735,6 +750,10 @@ def _fill(
         if not tasks and call.context_id not in dead and not _clear_failure(call):
             report.tasks_lost += 1
             report.lost_with_request_in_topic += call.context_id in requested
+            report.lost_acknowledged_not_written += (
+                call.context_id not in requested
+                and _error_kind(call) == A2AClientTimeoutError.__name__
+            )
             sample(
                 "lost",
                 f"{call.context_id} {call.started:.1f}-{call.ended:.1f}s "
