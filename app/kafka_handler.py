@@ -471,15 +471,20 @@ class KafkaHandler:
         """
         events = await self._open_stream(method, request, context)
         held: StreamResponse | None = None
-        async for event in events:
-            if held is not None:
+        try:
+            async for event in events:
+                if held is not None:
+                    yield message_to_dict(held), False
+                    held = None
+                response = proto_utils.to_stream_response(event)
+                if _ends_stream(response):
+                    held = response
+                else:
+                    yield message_to_dict(response), False
+        except Exception:
+            if held is not None:  # the stream failed after it: the error is the end
                 yield message_to_dict(held), False
-                held = None
-            response = proto_utils.to_stream_response(event)
-            if _ends_stream(response):
-                held = response
-            else:
-                yield message_to_dict(response), False
+            raise
         if held is not None:
             yield message_to_dict(held), True
 

@@ -26,6 +26,7 @@ from a2a.types import (
     TaskStatus,
     TaskStatusUpdateEvent,
 )
+from a2a.utils.errors import InternalError
 from google.protobuf.json_format import MessageToDict
 
 from app import binding
@@ -35,17 +36,20 @@ Event = Message | Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent
 
 
 class FixedStream(RequestHandler):
-    """A ``RequestHandler`` whose ``SendStreamingMessage`` yields ``events``; the other
-    operations are not called here."""
+    """A ``RequestHandler`` whose ``SendStreamingMessage`` yields ``events``, then raises
+    ``error`` if one is given; the other operations are not called here."""
 
-    def __init__(self, events: Sequence[Event]) -> None:
+    def __init__(self, events: Sequence[Event], error: Exception | None = None) -> None:
         self.events = events
+        self.error = error
 
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
         for event in self.events:
             yield event
+        if self.error is not None:
+            raise self.error
 
     async def _unused(self, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("not part of this test")
@@ -66,7 +70,9 @@ def _status(state: TaskState) -> TaskStatusUpdateEvent:
     return TaskStatusUpdateEvent(task_id="t1", context_id="c1", status=TaskStatus(state=state))
 
 
-async def _records(events: Sequence[Event]) -> list[OutgoingRecord]:
+async def _records(
+    events: Sequence[Event], error: Exception | None = None
+) -> list[OutgoingRecord]:
     produced: list[OutgoingRecord] = []
 
     async def produce(record: OutgoingRecord) -> Awaitable[None]:
@@ -81,7 +87,7 @@ async def _records(events: Sequence[Event]) -> list[OutgoingRecord]:
         return None
 
     handler = KafkaHandler(
-        "fixed", FixedStream(events), produce=produce, acknowledged=acknowledged
+        "fixed", FixedStream(events, error), produce=produce, acknowledged=acknowledged
     )
     message = new_text_message("hi", role=Role.ROLE_USER, context_id="c1")
     body = {
@@ -122,7 +128,7 @@ def _payload(record: OutgoingRecord) -> str:
     ids=["completed", "failed", "input-required", "canceled-task"],
 )
 async def test_the_event_that_ends_the_stream_is_the_final_record(last: Event) -> None:
-    events = [
+    events: list[Event] = [
         _task(TaskState.TASK_STATE_SUBMITTED),
         _status(TaskState.TASK_STATE_WORKING),
         last,
@@ -172,3 +178,16 @@ async def test_an_ending_state_followed_by_more_events_is_not_final() -> None:
         (True, False),
         (False, True),
     ]
+
+
+async def test_an_error_after_an_ending_event_is_sent_after_it() -> None:
+    """The held ending event is not lost when the stream fails right after it: it goes
+    out unmarked, and the JSON-RPC error record is the final one."""
+    records = await _records(
+        [_task(TaskState.TASK_STATE_SUBMITTED), _status(TaskState.TASK_STATE_COMPLETED)],
+        InternalError(message="boom"),
+    )
+
+    assert [_final(r) for r in records] == [False, False, True]
+    assert _payload(records[1]) == "statusUpdate"
+    assert json.loads(records[2].value or b"")["error"]["code"] == -32603
