@@ -273,6 +273,33 @@ class Harness:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"a load process did not finish in {timeout}s") from None
 
+    def _cell(
+        self,
+        target: str,
+        mode: Mode,
+        concurrency: int,
+        repeat: int,
+        load_processes: int,
+        *,
+        duration: float,
+        warmup: float,
+    ) -> Cell:
+        """One cell of ``target`` against its running servers."""
+        deployment = self.deployments[target]
+        return Cell(
+            target=target,
+            client=deployment.client,
+            mode=mode,
+            concurrency=concurrency,
+            duration=duration,
+            warmup=warmup,
+            repeat=repeat,
+            load_processes=load_processes,
+            server_pids=tuple(p.pid for p in deployment.processes()),
+            broker_pid=self.broker_pid,
+            uses_broker=TARGETS[target].uses_broker,
+        )
+
     def warm_up_broker(self, seconds: float) -> dict[str, Any]:
         """Runs unmeasured load through the broker for ``seconds`` in all: stream mode
         at the summary concurrency against each target that uses the broker, in turn.
@@ -281,19 +308,8 @@ class Harness:
         concurrency = self.config.summary_concurrency
         broker, began, calls = cpu_seconds(self.broker_pid), time.monotonic(), 0
         for name in kafka:
-            deployment = self.deployments[name]
-            cell = Cell(
-                target=name,
-                client=deployment.client,
-                mode="stream",
-                concurrency=concurrency,
-                duration=seconds / len(kafka),
-                warmup=0.0,
-                repeat=-1,
-                load_processes=1,
-                server_pids=tuple(p.pid for p in deployment.processes()),
-                broker_pid=self.broker_pid,
-                uses_broker=True,
+            cell = self._cell(
+                name, "stream", concurrency, -1, 1, duration=seconds / len(kafka), warmup=0.0
             )
             calls += run_cell(cell, self._load, self._wait).tasks
         elapsed = time.monotonic() - began
@@ -340,19 +356,14 @@ class Harness:
         """
         load_processes = min(load_processes, concurrency)
         self._grow_load(load_processes)
-        deployment = self.deployments[target]
-        cell = Cell(
-            target=target,
-            client=deployment.client,
-            mode=mode,
-            concurrency=concurrency,
+        cell = self._cell(
+            target,
+            mode,
+            concurrency,
+            repeat,
+            load_processes,
             duration=self.config.duration,
             warmup=self.config.warmup,
-            repeat=repeat,
-            load_processes=load_processes,
-            server_pids=tuple(p.pid for p in deployment.processes()),
-            broker_pid=self.broker_pid,
-            uses_broker=TARGETS[target].uses_broker,
         )
         result = run_cell(cell, self._load, self._wait)
         if longer_windows is None:
