@@ -1,5 +1,14 @@
-"""Faust's aiokafka driver with a worker consumer whose fetch wait is configurable,
-and an idempotent producer.
+"""Faust's aiokafka driver with a worker consumer on the worker's own event loop, whose
+fetch wait is configurable, and an idempotent producer.
+
+faust-streaming 0.15 runs the worker's ``AIOKafkaConsumer`` in a thread of its own
+(``ThreadDelegateConsumer``): every fetch, commit and seek is a call queued to that
+thread and a future set back across threads, and the rebalance callbacks come back the
+same way. On the request path that hop costs about 1.4 ms per request at one caller and
+a share of the worker's CPU under load (the GIL is shared anyway). :class:`InlineConsumerThread`
+is Faust's consumer "thread" run as a plain service on the worker's loop: its calls are
+awaited directly, nothing else about the consumer changes. ``Transport.consumer_thread``
+brings Faust's thread back (``FAUST_A2A_CONSUMER=thread``).
 
 faust-streaming 0.15 builds the worker's ``AIOKafkaConsumer`` with
 ``fetch_max_wait_ms=1500`` and no setting to change it. When the agents' requests
@@ -13,8 +22,10 @@ is Faust's own transport with that one number settable, and with :class:`Produce
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import asyncio
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -32,11 +43,49 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
+class InlineConsumerThread(ConsumerThread):
+    """:class:`ConsumerThread` run on the worker's event loop, without a thread.
+
+    mode's ``ServiceThread`` starts a thread with a loop of its own and reaches it
+    through a method queue; here the "thread loop" is the worker's loop, ``start`` and
+    ``stop`` are a plain service's, and ``call_thread`` awaits the call. Faust's
+    ``ThreadDelegateConsumer`` still sends the rebalance callbacks through its own
+    method queue, which works unchanged on one loop.
+    """
+
+    wait_for_shutdown = False
+
+    def __init__(self, consumer: Any, *, loop: asyncio.AbstractEventLoop, **kwargs: Any) -> None:
+        super().__init__(consumer, loop=loop, thread_loop=loop, **kwargs)
+
+    async def start(self) -> None:
+        """Starts the aiokafka consumer (``on_start``) and the method queue on this loop."""
+        self._thread_started.set()
+        await self._default_start()
+        await self.on_thread_started()
+
+    async def stop(self) -> None:
+        """Stops the method queue and the aiokafka consumer, then this service's tasks."""
+        if self._started.is_set() and not self._stopped.is_set():
+            self._stopped.set()
+            await self.on_stop()
+            await self._shutdown_thread()
+
+    async def call_thread(self, fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Calls ``fun(*args, **kwargs)`` here, awaiting its result if it is awaitable
+        (as mode's method queue does): the consumer lives on this loop."""
+        result = fun(*args, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+
 class Consumer(faust_aiokafka.Consumer):
-    """Faust's aiokafka consumer with :class:`ConsumerThread`."""
+    """Faust's aiokafka consumer with :class:`InlineConsumerThread` (or
+    :class:`ConsumerThread` when the transport's ``consumer_thread`` is set)."""
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
-        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        if cast(Transport, self.transport).consumer_thread:
+            return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        return InlineConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
 class Producer(faust_aiokafka.Producer):
@@ -60,8 +109,12 @@ class Transport(faust_aiokafka.Transport):
         fetch_max_wait_ms: How long the broker may hold a fetch of the worker's
             consumer that finds no records, milliseconds (Kafka ``fetch.max.wait.ms``);
             default 100. Records are returned as soon as they exist.
+        consumer_thread: Whether the worker's consumer runs in Faust's own thread
+            (:class:`ConsumerThread`) instead of on the worker's loop
+            (:class:`InlineConsumerThread`); default ``False``.
     """
 
     Consumer = Consumer
     Producer = Producer
     fetch_max_wait_ms: int = 100
+    consumer_thread: bool = False

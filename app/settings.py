@@ -51,6 +51,9 @@ class Settings:
         fetch_max_wait_ms: ``FAUST_A2A_FETCH_MAX_WAIT_MS``, how long the broker may
             hold an empty fetch of the worker's consumer, milliseconds; default 100
             (Faust's own 1500 stalls partitions whose buffer just drained).
+        consumer: ``FAUST_A2A_CONSUMER``, where the worker's Kafka consumer runs:
+            ``inline`` (default: on the worker's event loop) or ``thread`` (Faust's own
+            consumer thread, for comparison); see :mod:`app.kafka_driver`.
         interrupted_task_timeout: ``FAUST_A2A_INTERRUPTED_TASK_TIMEOUT``, with the
             ``default`` request handler only: seconds a2a-sdk keeps an
             ``input-required`` task's execution in memory before a follow-up must
@@ -116,6 +119,7 @@ class Settings:
     max_in_flight: int = 64
     max_request_bytes: int = 1 << 20
     fetch_max_wait_ms: int = 100
+    consumer: str = "inline"
     interrupted_task_timeout: int = 300
     request_handler: str = "lean"
     handover_timeout: int = 5
@@ -139,6 +143,10 @@ class Settings:
         if self.request_handler not in ("lean", "default"):
             raise ValueError(
                 f"FAUST_A2A_REQUEST_HANDLER must be 'lean' or 'default', got {self.request_handler!r}"
+            )
+        if self.consumer not in ("inline", "thread"):
+            raise ValueError(
+                f"FAUST_A2A_CONSUMER must be 'inline' or 'thread', got {self.consumer!r}"
             )
 
     @classmethod

@@ -151,6 +151,7 @@ class A2AWorker:
         install_kafka_log_filter(self.app)
         transport = Transport(self.app.conf.broker_consumer, self.app)
         transport.fetch_max_wait_ms = settings.fetch_max_wait_ms
+        transport.consumer_thread = settings.consumer == "thread"
         self.app.transport = transport
         self.ownership = Ownership()
         self.executions = Executions()

@@ -54,3 +54,10 @@ def test_request_handler_choice_is_checked() -> None:
     assert Settings.from_env({"FAUST_A2A_REQUEST_HANDLER": "default"}).request_handler == "default"
     with pytest.raises(ValueError, match="FAUST_A2A_REQUEST_HANDLER"):
         Settings.from_env({"FAUST_A2A_REQUEST_HANDLER": "fast"})
+
+
+def test_consumer_choice_is_checked() -> None:
+    assert Settings.from_env({}).consumer == "inline"
+    assert Settings.from_env({"FAUST_A2A_CONSUMER": "thread"}).consumer == "thread"
+    with pytest.raises(ValueError, match="FAUST_A2A_CONSUMER"):
+        Settings.from_env({"FAUST_A2A_CONSUMER": "threaded"})

@@ -5,8 +5,11 @@ consumer behaves, which no A2A call shows directly. These views read the live ob
 of a running worker process, so a test fails when a workaround stops taking effect
 (a Faust or aiokafka upgrade that renames what it patches):
 
-* ``GET /probe/consumer``: ``{"fetch_max_wait_ms"}`` of the worker's running
-  ``AIOKafkaConsumer`` (its fetcher's value, what fetch requests carry);
+* ``GET /probe/consumer``: ``{"fetch_max_wait_ms", "on_worker_loop", "threads"}``: the
+  fetch wait of the worker's running ``AIOKafkaConsumer`` (its fetcher's value, what
+  fetch requests carry), whether that consumer runs on the worker's event loop, and
+  the class names of the process's live threads (mode runs a service thread, such as
+  Faust's consumer thread, in a ``WorkerThread``);
 * ``GET /probe/reseek/{topic}/{partition}/{offset}``: moves the partition's position
   to ``offset`` (as a fetch Faust then drops would), runs Faust's own
   ``Consumer.perform_seek`` (what it runs after every rebalance) and answers
@@ -15,13 +18,15 @@ of a running worker process, so a test fails when a workaround stops taking effe
   whose name contains ``text`` (a task id: what a2a-sdk keeps running for a task).
 
 Internals read here: Faust's ``Consumer._thread._ensure_consumer()`` (the aiokafka
-consumer) and aiokafka's ``AIOKafkaConsumer._fetcher._fetch_max_wait_ms``.
+consumer) and aiokafka's ``AIOKafkaConsumer._fetcher._fetch_max_wait_ms`` and
+``AIOKafkaConsumer._client._loop``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 from faust.types import TP
@@ -42,7 +47,14 @@ def register_probes(worker: A2AWorker) -> None:
     async def consumer_view(view: View, request: Request) -> Response:
         consumer: Any = app.consumer
         aiokafka_consumer = consumer._thread._ensure_consumer()
-        return _json(view, {"fetch_max_wait_ms": aiokafka_consumer._fetcher._fetch_max_wait_ms})
+        return _json(
+            view,
+            {
+                "fetch_max_wait_ms": aiokafka_consumer._fetcher._fetch_max_wait_ms,
+                "on_worker_loop": aiokafka_consumer._client._loop is asyncio.get_running_loop(),
+                "threads": sorted(type(thread).__name__ for thread in threading.enumerate()),
+            },
+        )
 
     @app.page("/probe/reseek/{topic}/{partition}/{offset}")
     async def reseek_view(

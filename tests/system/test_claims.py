@@ -192,6 +192,15 @@ async def test_worker_consumer_fetch_wait_is_the_setting(configured: Cluster) ->
     assert body["fetch_max_wait_ms"] == FETCH_MAX_WAIT_MS
 
 
+async def test_worker_consumer_runs_on_the_worker_loop(configured: Cluster) -> None:
+    """``app.kafka_driver.InlineConsumerThread``: the worker's aiokafka consumer runs on
+    the worker's event loop, and Faust started no consumer thread for it."""
+    status, body = configured.workers[0].get("/probe/consumer")
+    assert status == 200, body
+    assert body["on_worker_loop"] is True
+    assert "WorkerThread" not in body["threads"], body["threads"]
+
+
 async def test_task_writes_after_the_record_land_in_its_partition(
     connect: Callable[..., Client], configured: Cluster, bootstrap_servers: str
 ) -> None:
