@@ -9,7 +9,9 @@ in the module's tmp dir, reset when the module is done.
 Knobs (environment): ``CHAOS_RUNS`` runs of each scenario (default 1; the issue's
 "three consecutive runs" is ``CHAOS_RUNS=3``), ``CHAOS_CALLS`` (500),
 ``CHAOS_CONCURRENCY`` (64), ``CHAOS_SETTLE`` (30 s), ``CHAOS_REPORT`` (a file every
-report line is appended to, besides the tmp dir's ``chaos-report.jsonl``).
+report line is appended to, besides the tmp dir's ``chaos-report.jsonl``),
+``CHAOS_KEEP_DATA=1`` (the module's broker is stopped but its data kept under the tmp
+dir, for a post-mortem of the topics; the next run's ``--basetemp`` wipes it).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def kafka(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[KafkaCluster]:
-    """The module's own fresh broker(s), reset (stopped by PID, data deleted) after it."""
+    """The module's own fresh broker(s), reset (stopped by PID, data deleted) after it,
+    or only stopped with ``CHAOS_KEEP_DATA=1``."""
     brokers = getattr(request.module, "BROKERS", 1)
     cluster = KafkaCluster(
         tmp_path_factory.mktemp("kafka"), env_int("CHAOS_KAFKA_PORT", 28092), brokers
@@ -43,7 +46,10 @@ def kafka(
         cluster.start()
         yield cluster
     finally:
-        cluster.reset()
+        if env_int("CHAOS_KEEP_DATA", 0):
+            cluster.stop()
+        else:
+            cluster.reset()
 
 
 @pytest.fixture
