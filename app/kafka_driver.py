@@ -4,8 +4,9 @@ fetch wait is configurable, and an idempotent producer.
 faust-streaming 0.15 runs the worker's ``AIOKafkaConsumer`` in a thread of its own
 (``ThreadDelegateConsumer``): every fetch, commit and seek is a call queued to that
 thread and a future set back across threads, and the rebalance callbacks come back the
-same way. On the request path that hop costs about 1.4 ms per request at one caller and
-a share of the worker's CPU under load (the GIL is shared anyway). :class:`InlineConsumerThread`
+same way, under the one GIL. Without that hop a worker handled 10-18 % more streamed
+tasks per second at 64 callers in ``make bench``-style A/B runs, with less broker CPU
+per task (``docs/upstream.md``). :class:`InlineConsumerThread`
 is Faust's consumer "thread" run as a plain service on the worker's loop: its calls are
 awaited directly, nothing else about the consumer changes. ``Transport.consumer_thread``
 brings Faust's thread back (``FAUST_A2A_CONSUMER=thread``).
@@ -23,12 +24,12 @@ is Faust's own transport with that one number settable, and with :class:`Produce
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from mode.utils.futures import maybe_async
 
 from app.kafka_config import DURABLE_PRODUCER_OPTIONS
 
@@ -74,8 +75,7 @@ class InlineConsumerThread(ConsumerThread):
     async def call_thread(self, fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Calls ``fun(*args, **kwargs)`` here, awaiting its result if it is awaitable
         (as mode's method queue does): the consumer lives on this loop."""
-        result = fun(*args, **kwargs)
-        return await result if inspect.isawaitable(result) else result
+        return await maybe_async(fun(*args, **kwargs))
 
 
 class Consumer(faust_aiokafka.Consumer):

@@ -129,7 +129,8 @@ def _render(record: logging.LogRecord) -> str:
 class KafkaTroubleFilter(logging.Filter):
     """A ``logging.Filter`` that summarises transient Kafka client trouble (see module).
 
-    Thread-safe: Faust's consumer thread and the main event loop both log through it.
+    Thread-safe: with ``FAUST_A2A_CONSUMER=thread`` Faust's consumer thread and the main
+    event loop both log through it.
 
     Args:
         summary_interval: Seconds between two summary lines of one episode.

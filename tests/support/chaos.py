@@ -482,8 +482,8 @@ async def topic_partitions(bootstrap_servers: str, topic: str) -> list[TopicPart
     exist; the topic is not created).
 
     A consumer's ``partitions_for_topic`` cannot tell: it reads the consumer's own
-    metadata cache, which ``topics()`` does not fill, so it said ``None`` for every
-    topic here and every audit read nothing.
+    metadata cache, which ``topics()`` does not fill, and answers ``None`` for a topic
+    the consumer has not subscribed to or been assigned.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
