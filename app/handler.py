@@ -599,8 +599,15 @@ class LeanRequestHandler(RequestHandler):
                     f"of task {task_id}"
                 )
             context_id = task.context_id
+        # The conversation's task ids, read once for the redelivery check and the
+        # executor's related tasks (read again only after waiting for a running task).
+        conversation = (
+            self._conversations.task_ids(context_id, resolve_user_scope(context))
+            if context_id
+            else []
+        )
         if context_id and message.message_id:
-            seen = await self._task_with_message(context_id, message.message_id, context)
+            seen = await self._task_with_message(conversation, message.message_id, context)
             if seen is not None:
                 logger.info("redelivered message %s of task %s", message.message_id, seen.id)
                 metrics.redelivery_answered(self._agent_card.name)
@@ -615,6 +622,9 @@ class LeanRequestHandler(RequestHandler):
             if running is not None:
                 await running.finished.wait()
                 task = await self._store.get(task.id, context) or task
+                conversation = self._conversations.task_ids(
+                    task.context_id, resolve_user_scope(context)
+                )
         context_id = context_id or uuid.uuid4().hex
         task_id = task_id or self._task_ids.generate(IDGeneratorContext(context_id=context_id))
         if self._push_config_store and params.configuration.HasField(
@@ -630,7 +640,7 @@ class LeanRequestHandler(RequestHandler):
             task_id=task_id,
             context_id=context_id,
             task=task,
-            related_tasks=await self._earlier_tasks(context_id, task_id, context),
+            related_tasks=await self._earlier_tasks(conversation, task_id, context),
         )
         execution = self._execute(request, task, message_to_save=message if task else None)
         return execution, execution.subscribers[0], None
@@ -660,7 +670,11 @@ class LeanRequestHandler(RequestHandler):
                 task_id=task.id,
                 context_id=task.context_id,
                 task=task,
-                related_tasks=await self._earlier_tasks(task.context_id, task.id, context),
+                related_tasks=await self._earlier_tasks(
+                    self._conversations.task_ids(task.context_id, resolve_user_scope(context)),
+                    task.id,
+                    context,
+                ),
             )
             execution = self._execute(
                 request, _copy(task), message_to_save=None, first=(task, _copy(task))
@@ -792,23 +806,23 @@ class LeanRequestHandler(RequestHandler):
             logger.exception("push notification of task %s failed", task.id)
 
     async def _task_with_message(
-        self, context_id: str, message_id: str, context: ServerCallContext
+        self, conversation: list[str], message_id: str, context: ServerCallContext
     ) -> Task | None:
-        """The task of conversation ``context_id`` whose history holds ``message_id``."""
-        for task_id in reversed(
-            self._conversations.task_ids(context_id, resolve_user_scope(context))
-        ):
+        """The task of ``conversation`` (its task ids, oldest first) whose history holds
+        ``message_id``."""
+        for task_id in reversed(conversation):
             task = await self._store.get(task_id, context)
             if task is not None and any(m.message_id == message_id for m in task.history):
                 return task
         return None
 
     async def _earlier_tasks(
-        self, context_id: str, task_id: str, context: ServerCallContext
+        self, conversation: list[str], task_id: str, context: ServerCallContext
     ) -> list[Task]:
-        """The conversation's other tasks, oldest first."""
+        """The tasks of ``conversation`` (its task ids, oldest first) other than
+        ``task_id``."""
         earlier = []
-        for other in self._conversations.task_ids(context_id, resolve_user_scope(context)):
+        for other in conversation:
             if other != task_id and (task := await self._store.get(other, context)) is not None:
                 earlier.append(task)
         return earlier

@@ -28,6 +28,7 @@ from app import binding
 from app.acks import OrderedAcks
 from app.auth import Authenticator
 from app.cards import agent_card, extended_agent_card, extended_card_modifier
+from app.event_loop import choose_event_loop
 from app.executions import Executions
 from app.handler import LeanRequestHandler
 from app.kafka_driver import Transport
@@ -83,6 +84,49 @@ def _transient(error: BaseException) -> bool:
     )
 
 
+def faust_app(settings: Settings, **options: Any) -> faust.App:
+    """The Faust app of a worker: ``settings``' broker, store, partitions and web server,
+    the project's consumer-group timings, and the Kafka transport of
+    :mod:`app.kafka_driver` (inline consumer, fetch wait, idempotent producer).
+
+    Args:
+        settings: Service settings; the tables go to ``<datadir>/<app id>/``.
+        options: More Faust settings (``Worker=…``).
+    """
+    datadir = Path(settings.datadir) / settings.app_id
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.bootstrap_servers.replace(',', ';kafka://')}",
+        store=settings.store,
+        datadir=str(datadir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        table_standby_replicas=settings.standby_replicas,
+        web_host=settings.web_host,
+        web_bind=settings.web_bind,
+        web_port=settings.web_port,
+        web_tables_enabled=False,
+        stream_wait_empty=False,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        broker_rebalance_timeout=20.0,
+        # Topics Faust creates at first start can miss the first assignment
+        # (stale metadata); a short metadata age makes the consumer see them and
+        # rebalance within seconds instead of Kafka's default 5 minutes.
+        consumer_metadata_max_age_ms=3000,
+        **options,
+        **settings.kafka.faust_settings(),
+    )
+    install_kafka_log_filter(app)
+    transport = Transport(app.conf.broker_consumer, app)
+    transport.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    transport.consumer_thread = settings.consumer == "thread"
+    app.transport = transport
+    return app
+
+
 def _graceful_worker(a2a: A2AWorker) -> type[faust.Worker]:
     """Faust's ``Worker`` class, stopping ``a2a``'s executions gracefully on shutdown.
 
@@ -118,41 +162,14 @@ class A2AWorker:
             → ``bytes`` values, partitioned like the request topics.
         executions: The executions this worker is running.
         ownership: The partitions this worker may write.
+        event_loop: The event loop the worker command runs on (``uvloop`` unless
+            ``faust -L/--loop`` chose another; :mod:`app.event_loop`).
     """
 
     def __init__(self, specs: Mapping[str, AgentSpec], settings: Settings) -> None:
         self.settings = settings
-        datadir = Path(settings.datadir) / settings.app_id
-        datadir.mkdir(parents=True, exist_ok=True)
-        self.app = faust.App(
-            settings.app_id,
-            broker=f"kafka://{settings.bootstrap_servers.replace(',', ';kafka://')}",
-            store=settings.store,
-            datadir=str(datadir),
-            topic_partitions=settings.partitions,
-            topic_replication_factor=settings.replication_factor,
-            table_standby_replicas=settings.standby_replicas,
-            web_host=settings.web_host,
-            web_bind=settings.web_bind,
-            web_port=settings.web_port,
-            web_tables_enabled=False,
-            stream_wait_empty=False,
-            consumer_auto_offset_reset="earliest",
-            broker_session_timeout=10.0,
-            broker_heartbeat_interval=1.0,
-            broker_rebalance_timeout=20.0,
-            # Topics Faust creates at first start can miss the first assignment
-            # (stale metadata); a short metadata age makes the consumer see them and
-            # rebalance within seconds instead of Kafka's default 5 minutes.
-            consumer_metadata_max_age_ms=3000,
-            Worker=_graceful_worker(self),
-            **settings.kafka.faust_settings(),
-        )
-        install_kafka_log_filter(self.app)
-        transport = Transport(self.app.conf.broker_consumer, self.app)
-        transport.fetch_max_wait_ms = settings.fetch_max_wait_ms
-        transport.consumer_thread = settings.consumer == "thread"
-        self.app.transport = transport
+        self.event_loop = choose_event_loop()
+        self.app = faust_app(settings, Worker=_graceful_worker(self))
         self.ownership = Ownership()
         self.executions = Executions()
         self.acks = OrderedAcks()

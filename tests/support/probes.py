@@ -5,9 +5,10 @@ consumer behaves, which no A2A call shows directly. These views read the live ob
 of a running worker process, so a test fails when a workaround stops taking effect
 (a Faust or aiokafka upgrade that renames what it patches):
 
-* ``GET /probe/consumer``: ``{"fetch_max_wait_ms", "on_worker_loop", "threads"}``: the
+* ``GET /probe/consumer``: ``{"fetch_max_wait_ms", "on_worker_loop", "loop", "threads"}``: the
   fetch wait of the worker's running ``AIOKafkaConsumer`` (its fetcher's value, what
-  fetch requests carry), whether that consumer runs on the worker's event loop, and
+  fetch requests carry), whether that consumer runs on the worker's event loop, the
+  module of that loop's class (``uvloop`` or ``asyncio.unix_events``, ``app.event_loop``), and
   the class names of the process's live threads (mode runs a service thread, such as
   Faust's consumer thread, in a ``WorkerThread``);
 * ``GET /probe/reseek/{topic}/{partition}/{offset}``: moves the partition's position
@@ -52,6 +53,7 @@ def register_probes(worker: A2AWorker) -> None:
             {
                 "fetch_max_wait_ms": aiokafka_consumer._fetcher._fetch_max_wait_ms,
                 "on_worker_loop": aiokafka_consumer._client._loop is asyncio.get_running_loop(),
+                "loop": type(asyncio.get_running_loop()).__module__,
                 "threads": sorted(type(thread).__name__ for thread in threading.enumerate()),
             },
         )

@@ -201,6 +201,14 @@ async def test_worker_consumer_runs_on_the_worker_loop(configured: Cluster) -> N
     assert "WorkerThread" not in body["threads"], body["threads"]
 
 
+async def test_worker_runs_on_uvloop(configured: Cluster) -> None:
+    """``app.event_loop``: a worker started as ``faust -A <app> worker``, without
+    ``--loop``, runs on uvloop (the choice must be made before Faust creates its loop)."""
+    status, body = configured.workers[0].get("/probe/consumer")
+    assert status == 200, body
+    assert body["loop"] == "uvloop", body
+
+
 async def test_task_writes_after_the_record_land_in_its_partition(
     connect: Callable[..., Client], configured: Cluster, bootstrap_servers: str
 ) -> None:
