@@ -10,7 +10,8 @@ and returns when its first event arrived:
 - ``a2a-jsonrpc``: a2a-sdk's ``Client`` from ``ClientFactory`` over its JSON-RPC
   transport, one per caller, each with its own ``httpx`` client and connection
   (:class:`ClientPerCaller`);
-- ``raw-echo``: :class:`bench.echo.EchoClient`, the floor.
+- ``raw-echo``: :class:`bench.echo.EchoClient`, the floors (the raw echo and the
+  Faust echo).
 
 Which system each target runs, and which of these clients drives it, is
 :mod:`bench.targets`.
@@ -52,7 +53,9 @@ class ClientSpec:
         kind: Which client.
         address: Kafka bootstrap servers (``a2a-kafka``, ``raw-echo``) or the
             JSON-RPC endpoint's URL (``a2a-jsonrpc``).
-        agent: The agent's name in ``agent.registry`` (``a2a-kafka`` only).
+        agent: The agent's name in ``agent.registry`` (``a2a-kafka``), or the echo's
+            name, which names its topics (``raw-echo``: :data:`bench.echo.NAME` or
+            :data:`bench.echo.FAUST_NAME`).
     """
 
     kind: ClientKind
@@ -194,7 +197,10 @@ async def open_client(spec: ClientSpec, mode: Mode, concurrency: int) -> Target:
             [_http_target(spec.address, streaming, tls) for _ in range(concurrency)]
         )
     client = echo.EchoClient(
-        spec.address, replies=echo.STREAM_RECORDS if streaming else 1, timeout=CALL_TIMEOUT
+        spec.address,
+        replies=echo.STREAM_RECORDS if streaming else 1,
+        timeout=CALL_TIMEOUT,
+        name=spec.agent,
     )
     await client.start()
     return client

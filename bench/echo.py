@@ -32,8 +32,10 @@ from app import binding
 from app.kafka_config import kafka_config
 from bench.agent import PARTITIONS
 
-REQUESTS_TOPIC = "bench.echo.requests"
-REPLIES_TOPIC = "bench.echo.replies"
+#: The raw echo's name: its topics are ``<name>.requests`` and ``<name>.replies``.
+NAME = "bench.echo"
+#: The Faust echo's name (:mod:`bench.faust_echo`, the same protocol on its own topics).
+FAUST_NAME = "bench.faust-echo"
 #: ``fetch_max_wait_ms`` of both consumers (``KafkaTransport``'s default).
 FETCH_MAX_WAIT_MS = 100
 #: ``acks`` of both producers: the project's durable produce settings
@@ -48,8 +50,19 @@ STREAM_RECORDS = 4
 _TOPIC_ALREADY_EXISTS = 36
 
 
-async def ensure_topics(bootstrap_servers: str) -> None:
-    """Creates both echo topics, with as many partitions as the agent's, unless they exist.
+def requests_topic(name: str) -> str:
+    """The request topic of the echo ``name``."""
+    return f"{name}.requests"
+
+
+def replies_topic(name: str) -> str:
+    """The reply topic of the echo ``name``."""
+    return f"{name}.replies"
+
+
+async def ensure_topics(bootstrap_servers: str, name: str = NAME) -> None:
+    """Creates both topics of the echo ``name``, with as many partitions as the agent's,
+    unless they exist.
 
     Raises:
         RuntimeError: the broker refused to create one.
@@ -58,7 +71,10 @@ async def ensure_topics(bootstrap_servers: str) -> None:
     await admin.start()
     try:
         response = await admin.create_topics(
-            [NewTopic(name, PARTITIONS, 1) for name in (REQUESTS_TOPIC, REPLIES_TOPIC)]
+            [
+                NewTopic(topic, PARTITIONS, 1)
+                for topic in (requests_topic(name), replies_topic(name))
+            ]
         )
     finally:
         await admin.close()
@@ -95,7 +111,7 @@ async def serve(bootstrap_servers: str, stop: asyncio.Event) -> None:
     await ensure_topics(bootstrap_servers)
     producer = AIOKafkaProducer(**kafka_config(bootstrap_servers).producer_options())
     await producer.start()
-    consumer = await _consumer_at_end(bootstrap_servers, REQUESTS_TOPIC, producer)
+    consumer = await _consumer_at_end(bootstrap_servers, requests_topic(NAME), producer)
     try:
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=200)
@@ -112,7 +128,7 @@ async def serve(bootstrap_servers: str, stop: asyncio.Event) -> None:
                             headers.append((binding.FINAL, b"1"))
                         deliveries.append(
                             await producer.send(
-                                REPLIES_TOPIC,
+                                replies_topic(NAME),
                                 record.value,
                                 key=correlation_id.encode(),
                                 headers=headers,
@@ -144,10 +160,15 @@ class EchoClient:
         bootstrap_servers: The broker.
         replies: Reply records to ask for per call (1, or :data:`STREAM_RECORDS`).
         timeout: Deadline of one call, seconds.
+        name: The echo whose topics it uses (:data:`NAME`, or the Faust echo's,
+            :mod:`bench.faust_echo`).
     """
 
-    def __init__(self, bootstrap_servers: str, *, replies: int, timeout: float) -> None:
+    def __init__(
+        self, bootstrap_servers: str, *, replies: int, timeout: float, name: str = NAME
+    ) -> None:
         self._bootstrap_servers = bootstrap_servers
+        self._name = name
         self._replies = str(replies).encode()
         self._timeout = timeout
         self._pending: dict[str, _Call] = {}
@@ -157,10 +178,10 @@ class EchoClient:
 
     async def start(self) -> None:
         """Creates the topics if needed and starts, positioned at the replies' end."""
-        await ensure_topics(self._bootstrap_servers)
+        await ensure_topics(self._bootstrap_servers, self._name)
         await self._producer.start()
         self._consumer = await _consumer_at_end(
-            self._bootstrap_servers, REPLIES_TOPIC, self._producer
+            self._bootstrap_servers, replies_topic(self._name), self._producer
         )
         self._reader = asyncio.create_task(self._read(self._consumer))
 
@@ -190,7 +211,7 @@ class EchoClient:
         call = self._pending[correlation_id] = _Call()
         try:
             await self._producer.send_and_wait(
-                REQUESTS_TOPIC,
+                requests_topic(self._name),
                 text.encode(),
                 key=correlation_id.encode(),
                 headers=[

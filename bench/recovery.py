@@ -26,6 +26,7 @@ from pathlib import Path
 from a2a.helpers import new_text_message
 from a2a.types import ListTasksRequest, Role, SendMessageRequest
 
+from app import binding
 from app.cards import agent_card
 from app.transport import KafkaTransport
 from bench.agent import SPEC
@@ -73,7 +74,9 @@ def main() -> None:
     app_id = f"recovery-{uuid.uuid4().hex[:8]}"
     base = RESULTS / app_id
     base.mkdir(parents=True)
-    asyncio.run(skip_stale_requests(args.bootstrap_servers, app_id, SPEC.name))
+    asyncio.run(
+        skip_stale_requests(args.bootstrap_servers, app_id, binding.requests_topic(SPEC.name))
+    )
 
     def worker() -> WorkerProcess:
         return WorkerProcess(

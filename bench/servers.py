@@ -295,15 +295,33 @@ class EchoProcess(ServerProcess):
         )
 
 
-async def skip_stale_requests(bootstrap_servers: str, app_id: str, agent: str) -> None:
-    """Commits offsets at the end of ``agent.<agent>.requests`` for the group ``app_id``.
+class FaustEchoProcess(ServerProcess):
+    """The Faust floor (:mod:`bench.faust_echo`): a Faust worker of app id ``app_id``."""
+
+    def __init__(self, bootstrap_servers: str, app_id: str, base_dir: Path) -> None:
+        super().__init__(
+            "faust echo",
+            [sys.executable, "-m", "faust", "-A", "bench.faust_echo", "worker", "-l", "info"],
+            log_path=base_dir / "faust-echo.log",
+            env={
+                "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+                "FAUST_A2A_APP_ID": app_id,
+                "FAUST_A2A_DATADIR": str(base_dir / "faust-echo-data"),
+                "FAUST_A2A_WEB_PORT": str(free_port()),
+                "FAUST_A2A_WEB_HOST": "127.0.0.1",
+                "FAUST_A2A_WEB_BIND": "127.0.0.1",
+            },
+        )
+
+
+async def skip_stale_requests(bootstrap_servers: str, app_id: str, topic: str) -> None:
+    """Commits offsets at the end of the request topic ``topic`` for the group ``app_id``.
 
     A new app id is a new consumer group, which Faust starts from the earliest record:
     on a broker kept from earlier runs, a fresh worker would first answer every old
     request. Committing the current end first makes it start where the run starts.
     Does nothing when the topic does not exist yet.
     """
-    topic = binding.requests_topic(agent)
     admin = AIOKafkaAdminClient(**kafka_config(bootstrap_servers).admin_options())
     await admin.start()
     try:

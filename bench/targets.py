@@ -14,6 +14,9 @@ about it, read from the running processes where they can tell.
 - ``a2a-http``: a2a-sdk's JSON-RPC HTTP server under uvicorn on uvloop and httptools
   (:mod:`bench.http_server`), driven by a2a-sdk's JSON-RPC client.
 - ``raw-kafka``: the raw aiokafka echo (:mod:`bench.echo`), the floor.
+- ``faust-echo``: the same echo served by a Faust agent that writes a table and waits
+  for its changelog record before replying (:mod:`bench.faust_echo`): what Faust and
+  the durability rule cost before any A2A work.
 - ``a2a-http-h11`` (only when asked for, ``--targets``): the HTTP server on plain
   asyncio and h11, uvicorn's fallback without ``uvicorn[standard]``.
 
@@ -37,12 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from app import binding
 from bench import echo
 from bench.agent import NAME, PARTITIONS
 from bench.clients import ClientSpec
 from bench.http_server import KEEP_ALIVE, endpoint
 from bench.servers import (
     EchoProcess,
+    FaustEchoProcess,
     HttpServerProcess,
     ServerProcess,
     WorkerProcess,
@@ -120,7 +125,7 @@ class FaustDeployment:
         self.env = dict(env or {})
         self.app_id = f"{ctx.run_id}-{agent}"
         servers = ctx.bootstrap_servers
-        asyncio.run(skip_stale_requests(servers, self.app_id, agent))
+        asyncio.run(skip_stale_requests(servers, self.app_id, binding.requests_topic(agent)))
         ctx.stack.callback(lambda: asyncio.run(retire_card(servers, agent)))
         self.client = ClientSpec("a2a-kafka", servers, agent)
         self.workers: list[WorkerProcess] = []
@@ -168,6 +173,7 @@ class FaustDeployment:
             "worker in-flight cap (FAUST_A2A_MAX_IN_FLIGHT)": settings["max_in_flight"],
             f"request handler ({HANDLER_VARIABLE})": handler,
             "worker producer acks": config["producer_acks"],
+            "worker event loop": config["event_loop"],
             "task store": f"Faust tables ({settings['store']}) with changelog topics",
             "client": f"KafkaTransport, fetch.max.wait.ms {echo.FETCH_MAX_WAIT_MS}",
         }
@@ -210,7 +216,7 @@ class EchoDeployment:
 
     def __init__(self, ctx: Context) -> None:
         self.server = ctx.start(EchoProcess(ctx.bootstrap_servers, ctx.base_dir))
-        self.client = ClientSpec("raw-echo", ctx.bootstrap_servers)
+        self.client = ClientSpec("raw-echo", ctx.bootstrap_servers, echo.NAME)
 
     def processes(self) -> Sequence[ServerProcess]:
         """The echo process."""
@@ -229,6 +235,37 @@ class EchoDeployment:
             "reply records per streamed call": echo.STREAM_RECORDS,
             "A2A": "none (the request's bytes echoed)",
             "task store": "none",
+        }
+
+
+class FaustEchoDeployment:
+    """The Faust floor (:mod:`bench.faust_echo`): a Faust agent, a table write whose
+    changelog record is acknowledged before the replies, and the raw echo's replies."""
+
+    def __init__(self, ctx: Context) -> None:
+        app_id = f"{ctx.run_id}-faust-echo"
+        requests = echo.requests_topic(echo.FAUST_NAME)
+        asyncio.run(skip_stale_requests(ctx.bootstrap_servers, app_id, requests))
+        self.server = ctx.start(FaustEchoProcess(ctx.bootstrap_servers, app_id, ctx.base_dir))
+        self.client = ClientSpec("raw-echo", ctx.bootstrap_servers, echo.FAUST_NAME)
+
+    def processes(self) -> Sequence[ServerProcess]:
+        """The Faust echo's worker."""
+        return (self.server,)
+
+    def wait_ready(self) -> None:
+        """Only checks the process lives; the first call tells it serves."""
+        self.server.check_alive()
+
+    def facts(self) -> dict[str, Any]:
+        """What it runs and what it leaves out."""
+        return {
+            "partitions": PARTITIONS,
+            "Faust": "faust-a2a's app settings and Kafka transport (app.worker.faust_app)",
+            "per request": "one table write on RocksDB, its changelog record acknowledged "
+            "before the replies",
+            "reply records per streamed call": echo.STREAM_RECORDS,
+            "A2A": "none (the request's bytes echoed)",
         }
 
 
@@ -327,6 +364,12 @@ TARGETS: dict[str, TargetDef] = {
             "raw aiokafka request-reply echo (no A2A): the floor",
             True,
             EchoDeployment,
+        ),
+        TargetDef(
+            "faust-echo",
+            "the raw echo served by a Faust agent with a durable table write: Faust's floor",
+            True,
+            FaustEchoDeployment,
         ),
         TargetDef(
             "gateway",

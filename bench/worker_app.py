@@ -9,6 +9,7 @@ save a pyinstrument session to ``$BENCH_PROFILE_PATH`` (default
 the running worker was configured with (:func:`worker_config`).
 """
 
+import asyncio
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -31,9 +32,12 @@ def worker_config(worker: A2AWorker) -> dict[str, Any]:
     ``settings`` (every field of its :class:`app.settings.Settings`), ``env_vars``
     (the environment variable of each field, :data:`app.settings.ENV_VARS`), the
     ``fetch_max_wait_ms`` of the Faust transport that builds its consumer
-    (:mod:`app.kafka_driver`), and the Faust producer's ``acks``.
+    (:mod:`app.kafka_driver`), the Faust producer's ``acks``, and the module of the
+    running event loop's class (``event_loop``: ``uvloop`` or ``asyncio.unix_events``).
+    Call it on the worker's loop.
     """
     return {
+        "event_loop": type(asyncio.get_running_loop()).__module__,
         "settings": asdict(worker.settings),
         "env_vars": ENV_VARS,
         "consumer_fetch_max_wait_ms": cast(Transport, worker.app.transport).fetch_max_wait_ms,

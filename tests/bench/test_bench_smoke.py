@@ -73,6 +73,7 @@ def test_every_call_succeeds_and_the_results_say_what_the_report_relies_on(
     assert worker_facts["worker in-flight cap (FAUST_A2A_MAX_IN_FLIGHT)"] == (
         Settings().max_in_flight
     )
+    assert worker_facts["worker event loop"] == "uvloop"
     handler = start["targets"]["faust-a2a-default"]["request handler (FAUST_A2A_REQUEST_HANDLER)"]
     assert "default" in handler
     warmup = next(r for r in records if r["record"] == "warmup")
