@@ -53,6 +53,10 @@ REPLY_PARTITION = "reply-partition"
 DEADLINE = "a2a-deadline-ms"
 #: Header: ``b"1"`` on the last response record of a call.
 FINAL = "a2a-final"
+#: Request header: ``b"1"`` when the caller reads a stream's response records that hold
+#: several responses (a JSON array, ``docs/kafka-binding.md`` §7); ``KafkaTransport``
+#: always sends it.
+REPLY_BATCH = "reply-batch"
 #: DLQ headers: why a record was dead-lettered and where it came from.
 DLQ_REASON = "dlq-reason"
 DLQ_ERROR = "dlq-error"
@@ -64,7 +68,9 @@ PUSH_TASK_ID = "push-task-id"
 PUSH_CONFIG_ID = "push-config-id"
 
 #: Headers that belong to the binding itself and are not A2A service parameters.
-BINDING_HEADERS = frozenset({CORRELATION_ID, REPLY_TO, REPLY_PARTITION, DEADLINE, FINAL})
+BINDING_HEADERS = frozenset(
+    {CORRELATION_ID, REPLY_TO, REPLY_PARTITION, REPLY_BATCH, DEADLINE, FINAL}
+)
 
 #: The JSON-RPC methods that send a message (A2A 1.0 §9.4.1, §9.4.2).
 SEND_METHODS = frozenset({"SendMessage", "SendStreamingMessage"})

@@ -21,6 +21,7 @@ Two rules of the binding live here:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -133,8 +134,20 @@ class ResponseTooLarge(Exception):
     """A response record is larger than the producer may send (``max.request.size``)."""
 
 
+#: Most bytes of responses one batched record holds: well below the producer's default
+#: ``max.request.size`` (1 MiB), so a batch is refused only for a response that is too
+#: large on its own.
+REPLY_BATCH_BYTES = 256 * 1024
+
+
 class _Replies:
-    """The response records of one call, in order, after the state they report."""
+    """The response records of one call, in order, after the state they report.
+
+    When the request carries ``reply-batch: 1`` (``docs/kafka-binding.md`` §7), the
+    responses that exist at the same moment (an executor's events of one event-loop
+    step) go out as one record whose value is a JSON array of them; a lone response is
+    a record of its own, as without the header.
+    """
 
     def __init__(self, handler: KafkaHandler, record: RequestRecord) -> None:
         self._handler = handler
@@ -144,17 +157,100 @@ class _Replies:
             handler.agent
         )
         self._partition = binding.reply_partition(record.headers)
+        self._batching = binding.header(record.headers, binding.REPLY_BATCH) == "1"
         self._pending: list[Awaitable[Any]] = []
+        self._batch: list[bytes] = []
+        self._batch_bytes = 0
+        self._final = False
+        self._scheduled = False
+        self._drain: asyncio.Future[None] | None = None
 
     async def send(self, value: bytes, *, final: bool) -> None:
-        """Produces one response record once the partition's table writes are durable.
+        """Produces one response (``b""``: none, only the end of the call) once the
+        partition's table writes are durable; with batching, together with the
+        responses sent at the same moment.
+
+        Raises:
+            ResponseTooLarge: a response exceeds the producer's ``max.request.size``.
+            Exception: an earlier batch of this call could not be produced.
+        """
+        if self.correlation_id is None:
+            return
+        drain = self._drain
+        if drain is not None and drain.done() and not drain.cancelled():
+            failure = drain.exception()
+            if failure is not None:  # an earlier batch failed: the call fails now
+                self._abandon(drain)
+                raise failure
+        if self._batch and self._batch_bytes + len(value) > REPLY_BATCH_BYTES:
+            await self._drained()
+        if value:
+            self._batch.append(value)
+            self._batch_bytes += len(value)
+        if final:
+            self._final = True
+        if final or not self._batching:
+            await self._drained()
+        elif not self._scheduled:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """Schedules a drain of the batch after the earlier ones: it runs once the
+        sending task yields, so it takes every response of this moment."""
+        self._scheduled = True
+        self._drain = asyncio.ensure_future(self._drain_after(self._drain))
+        self._drain.add_done_callback(_retrieve)
+
+    async def _drained(self) -> None:
+        """Returns once everything sent so far is produced."""
+        if not self._scheduled:
+            if self._drain is None or self._drain.done():
+                await self._produce_batch()
+                return
+            self._schedule()
+        drain = self._drain
+        assert drain is not None
+        try:
+            await drain
+        except BaseException:
+            self._abandon(drain)
+            raise
+
+    def _abandon(self, drain: asyncio.Future[None]) -> None:
+        """Forgets a failed drain and what was not produced: the call fails, and its
+        error answer goes out on its own."""
+        if self._drain is drain:
+            self._drain = None
+            self._batch, self._batch_bytes, self._scheduled = [], 0, False
+
+    async def _drain_after(self, previous: asyncio.Future[None] | None) -> None:
+        if previous is not None:
+            await previous
+        await self._produce_batch()
+
+    async def _produce_batch(self) -> None:
+        """Takes the batch, waits until the state it reports is durable, produces it."""
+        batch, final = self._batch, self._final
+        self._batch, self._batch_bytes, self._scheduled, self._final = [], 0, False, False
+        if not batch and not final:
+            return
+        await self._handler.acknowledged(self._record.partition)
+        if len(batch) <= 1:
+            await self._produce_record(batch[0] if batch else b"", final=final)
+            return
+        try:
+            await self._produce_record(b"[" + b",".join(batch) + b"]", final=final)
+        except ResponseTooLarge:
+            for index, value in enumerate(batch):
+                await self._produce_record(value, final=final and index == len(batch) - 1)
+
+    async def _produce_record(self, value: bytes, *, final: bool) -> None:
+        """Produces one response record without waiting for its acknowledgement.
 
         Raises:
             ResponseTooLarge: the record exceeds the producer's ``max.request.size``.
         """
-        if self.correlation_id is None:
-            return
-        await self._handler.acknowledged(self._record.partition)
+        assert self.correlation_id is not None
         headers = [(binding.CORRELATION_ID, self.correlation_id.encode())]
         if final:
             headers.append((binding.FINAL, b"1"))
@@ -182,17 +278,30 @@ class _Replies:
                 self._topic,
             )
             self._partition = None
-            await self.send(value, final=final)
+            await self._produce_record(value, final=final)
 
     async def produce(self, outgoing: OutgoingRecord) -> None:
         """Produces a record that is part of this call's outcome (a dead letter)."""
         self._pending.append(await self._handler.produce(outgoing))
 
     async def delivered(self) -> None:
-        """Waits until every record of the call is acknowledged by Kafka."""
+        """Waits until every record of the call is produced and acknowledged by Kafka.
+
+        Raises:
+            Exception: a batch or a record could not be produced.
+        """
+        if self._drain is not None:
+            await self._drain
         for future in self._pending:
             await future
         self._pending.clear()
+
+
+def _retrieve(drain: asyncio.Future[None]) -> None:
+    """Marks a drain's exception as seen: the call raises it from ``send`` or
+    ``delivered``, or was abandoned for another error."""
+    if not drain.cancelled():
+        drain.exception()
 
 
 class KafkaHandler:

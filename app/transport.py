@@ -127,10 +127,26 @@ def jsonrpc_error(error: Any) -> A2AError:
 
 def _result(value: bytes) -> Any:
     """The ``result`` of a JSON-RPC response record; raises its error as an A2A error."""
+    return _response_result(_decode(value))
+
+
+def _responses(value: bytes) -> list[Any]:
+    """The JSON-RPC responses of a stream's record, in order: one, or several when the
+    record holds an array of them (``reply-batch``, ``docs/kafka-binding.md`` §7)."""
+    decoded = _decode(value)
+    return decoded if isinstance(decoded, list) else [decoded]
+
+
+def _decode(value: bytes) -> Any:
+    """The JSON value of a response record."""
     try:
-        response = json.loads(value)
+        return json.loads(value)
     except ValueError as exc:
         raise A2AClientError(f"Invalid JSON-RPC response record: {exc}") from exc
+
+
+def _response_result(response: Any) -> Any:
+    """The ``result`` of one decoded JSON-RPC response; raises its error as an A2A error."""
     if not isinstance(response, dict):
         raise A2AClientError("Invalid JSON-RPC response: expected an object")
     if response.get("error"):
@@ -443,7 +459,8 @@ class KafkaTransport(ClientTransport):
             while True:
                 value, final = await self._next(call)
                 if value:
-                    yield parse_lenient(_result(value), StreamResponse())
+                    for response in _responses(value):
+                        yield parse_lenient(_response_result(response), StreamResponse())
                 if final:
                     return
         finally:
@@ -470,6 +487,7 @@ class KafkaTransport(ClientTransport):
             (VERSION_HEADER.lower(), PROTOCOL_VERSION_CURRENT.encode()),
             (binding.REPLY_TO, self.responses_topic.encode()),
             (binding.REPLY_PARTITION, str(self.reply_partition).encode()),
+            (binding.REPLY_BATCH, b"1"),
         ]
         if context and context.service_parameters:
             headers.extend((k.lower(), v.encode()) for k, v in context.service_parameters.items())

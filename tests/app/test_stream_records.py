@@ -8,6 +8,7 @@ other event gets an empty final record. No broker: the binding alone is under te
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncGenerator, Awaitable, Sequence
 from typing import Any
@@ -27,6 +28,7 @@ from a2a.types import (
     TaskStatusUpdateEvent,
 )
 from a2a.utils.errors import InternalError
+from aiokafka.errors import MessageSizeTooLargeError
 from google.protobuf.json_format import MessageToDict
 
 from app import binding
@@ -37,16 +39,22 @@ Event = Message | Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent
 
 class FixedStream(RequestHandler):
     """A ``RequestHandler`` whose ``SendStreamingMessage`` yields ``events``, then raises
-    ``error`` if one is given; the other operations are not called here."""
+    ``error`` if one is given; with ``apart``, it sleeps 10 ms before each event after
+    the first (the events of a long task). The other operations are not called here."""
 
-    def __init__(self, events: Sequence[Event], error: Exception | None = None) -> None:
+    def __init__(
+        self, events: Sequence[Event], error: Exception | None = None, apart: bool = False
+    ) -> None:
         self.events = events
         self.error = error
+        self.apart = apart
 
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
-        for event in self.events:
+        for index, event in enumerate(self.events):
+            if self.apart and index:
+                await asyncio.sleep(0.01)
             yield event
         if self.error is not None:
             raise self.error
@@ -71,11 +79,20 @@ def _status(state: TaskState) -> TaskStatusUpdateEvent:
 
 
 async def _records(
-    events: Sequence[Event], error: Exception | None = None
+    events: Sequence[Event],
+    error: Exception | None = None,
+    *,
+    batch: bool = False,
+    apart: bool = False,
+    max_bytes: int | None = None,
 ) -> list[OutgoingRecord]:
+    """The records a call answering ``events`` produces (``batch``: the request carries
+    ``reply-batch: 1``; ``max_bytes``: larger records are refused as Kafka would)."""
     produced: list[OutgoingRecord] = []
 
     async def produce(record: OutgoingRecord) -> Awaitable[None]:
+        if max_bytes is not None and len(record.value or b"") > max_bytes:
+            raise MessageSizeTooLargeError(f"{len(record.value or b'')} bytes")
         produced.append(record)
 
         async def acknowledged() -> None:
@@ -87,8 +104,11 @@ async def _records(
         return None
 
     handler = KafkaHandler(
-        "fixed", FixedStream(events, error), produce=produce, acknowledged=acknowledged
+        "fixed", FixedStream(events, error, apart), produce=produce, acknowledged=acknowledged
     )
+    headers = [(binding.CORRELATION_ID, b"call-1"), ("a2a-version", b"1.0")]
+    if batch:
+        headers.append((binding.REPLY_BATCH, b"1"))
     message = new_text_message("hi", role=Role.ROLE_USER, context_id="c1")
     body = {
         "jsonrpc": "2.0",
@@ -103,7 +123,7 @@ async def _records(
             offset=0,
             key=b"c1",
             value=json.dumps(body).encode(),
-            headers=((binding.CORRELATION_ID, b"call-1"), ("a2a-version", b"1.0")),
+            headers=tuple(headers),
         )
     )
     return produced
@@ -115,6 +135,13 @@ def _final(record: OutgoingRecord) -> bool:
 
 def _payload(record: OutgoingRecord) -> str:
     return next(iter(json.loads(record.value or b"")["result"]))
+
+
+def _payloads(record: OutgoingRecord) -> list[str]:
+    """The kinds of the responses of a batched record (a JSON array), in order."""
+    responses = json.loads(record.value or b"")
+    assert isinstance(responses, list), "a batched record holds a JSON array"
+    return [next(iter(r["result"])) if "result" in r else "error" for r in responses]
 
 
 @pytest.mark.parametrize(
@@ -191,3 +218,66 @@ async def test_an_error_after_an_ending_event_is_sent_after_it() -> None:
     assert [_final(r) for r in records] == [False, False, True]
     assert _payload(records[1]) == "statusUpdate"
     assert json.loads(records[2].value or b"")["error"]["code"] == -32603
+
+
+ECHO_TASK: list[Event] = [
+    _task(TaskState.TASK_STATE_SUBMITTED),
+    _status(TaskState.TASK_STATE_WORKING),
+    TaskArtifactUpdateEvent(task_id="t1", context_id="c1"),
+    _status(TaskState.TASK_STATE_COMPLETED),
+]
+
+
+async def test_with_reply_batch_the_events_of_one_moment_share_the_final_record() -> None:
+    records = await _records(ECHO_TASK, batch=True)
+
+    assert [_final(r) for r in records] == [True]
+    assert _payloads(records[0]) == ["task", "statusUpdate", "artifactUpdate", "statusUpdate"]
+
+
+async def test_with_reply_batch_events_apart_in_time_go_out_apart() -> None:
+    """A long task's events are not held back for a batch: each goes out as it comes."""
+    records = await _records(ECHO_TASK, batch=True, apart=True)
+
+    assert [(_payload(r), _final(r)) for r in records] == [
+        ("task", False),
+        ("statusUpdate", False),
+        ("artifactUpdate", False),
+        ("statusUpdate", True),
+    ]
+
+
+async def test_with_reply_batch_a_lone_event_is_a_plain_response() -> None:
+    reply = new_text_message("hello", role=Role.ROLE_AGENT, context_id="c1")
+
+    records = await _records([reply], batch=True)
+
+    assert [(_payload(r), _final(r)) for r in records] == [("message", True)]
+
+
+async def test_with_reply_batch_a_stream_ending_after_another_event_needs_no_empty_record() -> None:
+    records = await _records(ECHO_TASK[:2], batch=True)
+
+    assert [_final(r) for r in records] == [True]
+    assert _payloads(records[0]) == ["task", "statusUpdate"]
+
+
+async def test_with_reply_batch_an_error_comes_after_the_events_before_it() -> None:
+    records = await _records(ECHO_TASK[:2], InternalError(message="boom"), batch=True)
+
+    assert [_final(r) for r in records] == [True]
+    assert _payloads(records[0]) == ["task", "statusUpdate", "error"]
+
+
+async def test_a_batch_too_large_for_kafka_goes_out_one_response_per_record() -> None:
+    """Kafka refuses the batch (``max.request.size``), not the responses in it."""
+    single = max(len(r.value or b"") for r in await _records(ECHO_TASK))
+
+    records = await _records(ECHO_TASK, batch=True, max_bytes=single)
+
+    assert [(_payload(r), _final(r)) for r in records] == [
+        ("task", False),
+        ("statusUpdate", False),
+        ("artifactUpdate", False),
+        ("statusUpdate", True),
+    ]
