@@ -212,14 +212,20 @@ class HttpDeployment:
 
 
 class EchoDeployment:
-    """The raw aiokafka echo (:mod:`bench.echo`)."""
+    """The raw aiokafka echo (:mod:`bench.echo`).
+
+    Attributes:
+        server: Its one process (the echo, or the Faust echo's worker).
+    """
+
+    server: ServerProcess
 
     def __init__(self, ctx: Context) -> None:
         self.server = ctx.start(EchoProcess(ctx.bootstrap_servers, ctx.base_dir))
         self.client = ClientSpec("raw-echo", ctx.bootstrap_servers, echo.NAME)
 
     def processes(self) -> Sequence[ServerProcess]:
-        """The echo process."""
+        """The echo's process."""
         return (self.server,)
 
     def wait_ready(self) -> None:
@@ -238,7 +244,7 @@ class EchoDeployment:
         }
 
 
-class FaustEchoDeployment:
+class FaustEchoDeployment(EchoDeployment):
     """The Faust floor (:mod:`bench.faust_echo`): a Faust agent, a table write whose
     changelog record is acknowledged before the replies, and the raw echo's replies."""
 
@@ -248,14 +254,6 @@ class FaustEchoDeployment:
         asyncio.run(skip_stale_requests(ctx.bootstrap_servers, app_id, requests))
         self.server = ctx.start(FaustEchoProcess(ctx.bootstrap_servers, app_id, ctx.base_dir))
         self.client = ClientSpec("raw-echo", ctx.bootstrap_servers, echo.FAUST_NAME)
-
-    def processes(self) -> Sequence[ServerProcess]:
-        """The Faust echo's worker."""
-        return (self.server,)
-
-    def wait_ready(self) -> None:
-        """Only checks the process lives; the first call tells it serves."""
-        self.server.check_alive()
 
     def facts(self) -> dict[str, Any]:
         """What it runs and what it leaves out."""
