@@ -19,16 +19,21 @@ fetch then covers only the other partitions, and the broker may hold it for the 
 latencies of 1.5 to 1.9 s at 64 concurrent callers from this alone. :class:`Transport`
 is Faust's own transport with that one number settable, and with :class:`Producer`
 (idempotence, which Faust sets only inside transactions).
+
+:class:`Consumer` can read a partition again from an earlier offset
+(``Consumer.read_again``), which ``app.acks`` asks for when Faust dropped records: a
+plain seek while Faust hands out a fetched batch is undone by the rest of that batch.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, cast
 
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP, Message
 from mode.utils.futures import maybe_async
 
 from app.kafka_config import DURABLE_PRODUCER_OPTIONS
@@ -80,7 +85,41 @@ class InlineConsumerThread(ConsumerThread):
 
 class Consumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer with :class:`InlineConsumerThread` (or
-    :class:`ConsumerThread` when the transport's ``consumer_thread`` is set)."""
+    :class:`ConsumerThread` when the transport's ``consumer_thread`` is set), which can
+    read a partition again from an earlier offset (:meth:`read_again`).
+
+    Faust drops a fetched record whose offset is below its read offset, and its fetch
+    loop sets that read offset as it hands out each record of the batch it is in. A
+    seek while a batch is being handed out is therefore undone by the rest of the
+    batch, and the records read again are dropped. :meth:`read_again` seeks when the
+    next batch is fetched instead (:meth:`getmany`).
+    """
+
+    _read_again: dict[TP, int] | None = None
+
+    def read_again(self, tp: TP, offset: int) -> None:
+        """Reads ``tp`` again from ``offset`` (the lowest asked for) from the next fetch
+        on; forgotten if ``tp`` is revoked meanwhile."""
+        pending = self._read_again = self._read_again or {}
+        pending[tp] = min(offset, pending.get(tp, offset))
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        """Faust's fetch of the next batch, after the seeks :meth:`read_again` asked for."""
+        if self._read_again:
+            pending, self._read_again = self._read_again, None
+            assigned = self.assignment()
+            for tp, offset in pending.items():
+                if tp in assigned:
+                    await self.seek(tp, offset)
+        async for item in super().getmany(timeout):
+            yield item
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Forgets the re-reads asked for ``revoked``, then revokes as Faust does."""
+        if self._read_again:
+            for tp in revoked:
+                self._read_again.pop(tp, None)
+        await super().on_partitions_revoked(revoked)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         if cast(Transport, self.transport).consumer_thread:

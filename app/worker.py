@@ -31,10 +31,10 @@ from app.cards import agent_card, extended_agent_card, extended_card_modifier
 from app.event_loop import choose_event_loop
 from app.executions import Executions
 from app.handler import LeanRequestHandler
-from app.kafka_driver import Transport
+from app.kafka_driver import Consumer, Transport
 from app.kafka_handler import KafkaHandler, OutgoingRecord, RequestRecord
 from app.logs import install as install_kafka_log_filter
-from app.offsets import guard_uncommitted_partitions
+from app.offsets import guard_request_offsets
 from app.peers import KafkaPeerCaller
 from app.push import OutboxPushSender, producer_of
 from app.push_delivery import guard_from, register_push_delivery
@@ -192,10 +192,11 @@ class A2AWorker:
         )
         self.agents = {name: self._host(spec) for name, spec in specs.items()}
         self.app.agent(self.recovery_topic, name="a2a-recovery")(self._recover)
-        guard_uncommitted_partitions(
+        guard_request_offsets(
             self.app,
             {binding.requests_topic(name) for name in specs}
             | {binding.push_topic(name) for name in specs},
+            self.acks.resume_at,
         )
         self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.on_partitions_revoked.connect(self._on_revoked)
@@ -309,10 +310,12 @@ class A2AWorker:
         Each record is handled in its own asyncio task (at most ``max_in_flight`` at a
         time) so a long execution does not stall its partition. A record is acked
         once its answer (or dead letter) is acknowledged by Kafka and every earlier
-        record of its partition is acked (:class:`app.acks.OrderedAcks`), so an offset
-        is committed only past answered records (at-least-once; a redelivered message
-        is answered from its task, see ``app.handler``). A record whose partition was
-        handed over is not acked: its new owner answers it.
+        record of its partition since reading resumed is acked
+        (:class:`app.acks.OrderedAcks`), so an offset is committed only past answered
+        records (at-least-once; a redelivered message is answered from its task, see
+        ``app.handler``). A record taken past one that never arrived (Faust dropped it)
+        makes the partition be read again from the missing offset. A record whose
+        partition was handed over is not acked: its new owner answers it.
         """
         max_in_flight = self.settings.max_in_flight
 
@@ -339,7 +342,11 @@ class A2AWorker:
 
             async for event in cast(faust.Stream, stream).noack().events():
                 await slots.acquire()
-                self.acks.taken(event)
+                reread = self.acks.taken(event)
+                if reread is not None:
+                    cast(Consumer, self.app.consumer).read_again(
+                        event.message.tp, reread
+                    )
                 task = asyncio.create_task(handle(event))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)

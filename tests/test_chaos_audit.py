@@ -12,14 +12,14 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from support.chaos import topic_keys, topic_partitions
+from support.chaos import Seen, topic_partitions, topic_records
 
 from app import binding
 
 pytestmark = pytest.mark.kafka
 
 
-async def test_topic_keys_reads_every_partition_with_a_header(bootstrap_servers: str) -> None:
+async def test_topic_records_reads_every_partition_with_a_header(bootstrap_servers: str) -> None:
     topic = f"audit-check-{uuid.uuid4().hex[:8]}"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
@@ -42,14 +42,18 @@ async def test_topic_keys_reads_every_partition_with_a_header(bootstrap_servers:
     assert await topic_partitions(bootstrap_servers, topic) == [
         TopicPartition(topic, p) for p in range(4)
     ]
-    keys = await topic_keys(bootstrap_servers, topic, binding.DLQ_REASON)
-    assert keys == {f"key-{i}": (f"reason-{i}" if i % 2 else "") for i in range(20)}
-    assert set(await topic_keys(bootstrap_servers, topic)) == set(keys)
+    records = await topic_records(bootstrap_servers, topic, binding.DLQ_REASON)
+    assert records == {
+        f"key-{i}": Seen(i % 4, i // 4, f"reason-{i}" if i % 2 else "") for i in range(20)
+    }
+    assert {k: s.header for k, s in (await topic_records(bootstrap_servers, topic)).items()} == {
+        f"key-{i}": "" for i in range(20)
+    }
 
 
 async def test_a_missing_topic_has_no_keys_and_is_not_created(bootstrap_servers: str) -> None:
     topic = f"audit-missing-{uuid.uuid4().hex[:8]}"
-    assert await topic_keys(bootstrap_servers, topic) == {}
+    assert await topic_records(bootstrap_servers, topic) == {}
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:

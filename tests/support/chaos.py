@@ -30,7 +30,8 @@ Definitions (issue 8):
   ``KafkaTransport``'s timeout "could not produce the request" tells the caller). A caller
   told a task the store does not have also counts as lost.
   ``lost_with_request_in_topic`` counts the lost whose request record is in the
-  requests topic: a worker consumed it and answered nothing.
+  requests topic: a worker consumed it and answered nothing (the sample names the
+  record's partition and offset, to find it in the workers' logs).
   ``lost_acknowledged_not_written`` counts the lost whose request the broker
   acknowledged (``KafkaTransport`` waited for the answer, which it does only after the
   acknowledgement) but which the requests topic does not hold: no worker ever saw it.
@@ -497,19 +498,32 @@ async def topic_partitions(bootstrap_servers: str, topic: str) -> list[TopicPart
     return []
 
 
-async def topic_keys(
+@dataclass(frozen=True)
+class Seen:
+    """Where a key's record is in a topic (the last one, if several) and the value of
+    the header asked for ("" without one, or if none was asked)."""
+
+    partition: int
+    offset: int
+    header: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.partition}@{self.offset}"
+
+
+async def topic_records(
     bootstrap_servers: str, topic: str, header: str | None = None
-) -> dict[str, str]:
-    """The key of every record in ``topic`` (context ids, for requests and dead letters),
-    each with the value of its record's ``header`` ("" without one, or if not asked).
+) -> dict[str, Seen]:
+    """Every keyed record of ``topic`` (context ids, for requests and dead letters):
+    its partition and offset, with the value of its ``header`` if one is asked.
 
     Raises:
         TimeoutError: reading to the end offsets took more than 30 s.
     """
     tps = await topic_partitions(bootstrap_servers, topic)
-    keys: dict[str, str] = {}
+    seen: dict[str, Seen] = {}
     if not tps:
-        return keys
+        return seen
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
     try:
         await consumer.start()
@@ -524,10 +538,12 @@ async def topic_keys(
                 for record in records:
                     if record.key:
                         value = binding.header(record.headers, header) if header else None
-                        keys[record.key.decode()] = value or ""
+                        seen[record.key.decode()] = Seen(
+                            record.partition, record.offset, value or ""
+                        )
     finally:
         await consumer.stop()
-    return keys
+    return seen
 
 
 @dataclass
@@ -697,14 +713,19 @@ async def run_scenario(
         dlq = binding.dlq_topic(workers.agent)
         while True:
             stored = await _list_conversations(auditor, made)
-            dead = await topic_keys(workers.bootstrap_servers, dlq, binding.DLQ_REASON)
+            dead = {
+                key: seen.header
+                for key, seen in (
+                    await topic_records(workers.bootstrap_servers, dlq, binding.DLQ_REASON)
+                ).items()
+            }
             if _unsettled(made, stored, dead) == 0 or time.monotonic() - settle_started > settle:
                 break
             await asyncio.sleep(3)
         report.settle_seconds = round(time.monotonic() - settle_started, 1)
         told_states = await _told_states(auditor, made)
-        requested = set(
-            await topic_keys(workers.bootstrap_servers, binding.requests_topic(workers.agent))
+        requested = await topic_records(
+            workers.bootstrap_servers, binding.requests_topic(workers.agent)
         )
         _fill(report, made, stored, told_states, dead, requested, workers.executions())
         for started in fault_started:
@@ -737,7 +758,7 @@ def _fill(
     stored: dict[str, _Stored],
     told_states: dict[str, int | str | None],
     dead: Mapping[str, str],
-    requested: set[str],
+    requested: Mapping[str, Seen],
     executions: Counter[str],
 ) -> None:
     samples: dict[str, list[str]] = {}
@@ -783,6 +804,7 @@ def _fill(
             sample(
                 "lost",
                 f"{call.context_id} {call.started:.1f}-{call.ended:.1f}s "
+                f"request at {requested.get(call.context_id, 'none')} "
                 f"{call.error}: {call.error_detail}",
             )
         if len(tasks) > 1:

@@ -15,12 +15,15 @@ of a running worker process, so a test fails when a workaround stops taking effe
   to ``offset`` (as a fetch Faust then drops would), runs Faust's own
   ``Consumer.perform_seek`` (what it runs after every rebalance) and answers
   ``{"before", "after"}`` positions;
+* ``GET /probe/resume-flow``: resumes Faust's flow control as its ``Recovery`` does
+  (twice, around its seek, after each rebalance), which clears the streams' buffers,
+  and answers ``{"cleared"}``: how many buffered records were dropped;
 * ``GET /probe/asyncio-tasks/{text}``: ``{"count"}`` of the process's asyncio tasks
   whose name contains ``text`` (a task id: what a2a-sdk keeps running for a task).
 
 Internals read here: Faust's ``Consumer._thread._ensure_consumer()`` (the aiokafka
-consumer) and aiokafka's ``AIOKafkaConsumer._fetcher._fetch_max_wait_ms`` and
-``AIOKafkaConsumer._client._loop``.
+consumer), aiokafka's ``AIOKafkaConsumer._fetcher._fetch_max_wait_ms`` and
+``AIOKafkaConsumer._client._loop``, and mode's ``FlowControlEvent._queues``.
 """
 
 from __future__ import annotations
@@ -69,6 +72,12 @@ def register_probes(worker: A2AWorker) -> None:
         await consumer.perform_seek()
         after = await consumer.position(tp)
         return _json(view, {"before": before, "after": after})
+
+    @app.page("/probe/resume-flow")
+    async def resume_flow_view(view: View, request: Request) -> Response:
+        cleared = sum(queue.qsize() for queue in app.flow_control._queues)
+        app.flow_control.resume()
+        return _json(view, {"cleared": cleared})
 
     @app.page("/probe/asyncio-tasks/{text}")
     async def tasks_view(view: View, request: Request, text: str) -> Response:
