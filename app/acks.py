@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from faust.types import TP, EventT
@@ -89,10 +89,17 @@ class _Partition:
 
 
 class OrderedAcks:
-    """The records taken from each partition and not yet acked, in offset order."""
+    """The records taken from each partition and not yet acked, in offset order.
 
-    def __init__(self) -> None:
+    Args:
+        read_again: Called with a partition and an offset when records from that offset
+            on must be read again (``app.kafka_driver.Consumer.read_again``); ``None``:
+            only :meth:`taken`'s return value says so.
+    """
+
+    def __init__(self, read_again: Callable[[TP, int], object] | None = None) -> None:
         self._partitions: dict[TP, _Partition] = {}
+        self._read_again = read_again
 
     def resume_at(self, positions: Mapping[TP, int]) -> int:
         """Sets where reading of each partition resumed after a seek of Faust's (its
@@ -116,8 +123,9 @@ class OrderedAcks:
         """Registers a record as it is taken from the stream.
 
         Returns:
-            An offset to read the record's partition again from, when records between
-            where reading resumed and this one never arrived (Faust dropped them);
+            An offset to read the record's partition again from (``read_again`` was
+            called with it), when records between where reading resumed and this one
+            never arrived (Faust dropped them);
             ``None`` otherwise, and again for the same offset only after
             :data:`REREAD_INTERVAL` (doubling each time): a record is never passed
             over, so a request topic must not hold transaction markers.
@@ -129,7 +137,10 @@ class OrderedAcks:
             return None
         partition.records.setdefault(offset, _Taken(event))
         partition.highest = max(partition.highest, offset)
-        return self._reread(message.tp, partition)
+        reread = self._reread(message.tp, partition)
+        if reread is not None and self._read_again is not None:
+            self._read_again(message.tp, reread)
+        return reread
 
     def done(self, event: EventT) -> int:
         """Marks a record answered; acks it and the answered records right after it

@@ -11,9 +11,11 @@ Delivery rules:
 * **Order per task**: records of one key are delivered one after another; other keys
   run concurrently, so a task whose webhook is down never holds up another task's.
 * **At-least-once**: a record's offset is acknowledged only when it was delivered or
-  dead-lettered, and acknowledgements are released in offset order per partition, so
-  Faust commits only a contiguous delivered prefix (never past a record still being
-  retried; faust-streaming's own commit can skip an unacked head record, #606). A
+  dead-lettered, and acknowledgements are released in offset order per partition from
+  where reading resumed (:class:`app.acks.OrderedAcks`, shared with the request
+  topics), so Faust commits only a contiguous delivered prefix (never past a record
+  still being retried, nor past one Faust dropped after a rebalance, which is read
+  again; faust-streaming's own commit can skip an unacked head record, #606). A
   worker killed before the POST leaves the record uncommitted: the next owner of the
   partition delivers it. A receiver may see a notification twice (same body bytes,
   same ``push-task-id``): dedupe on the task id and the event.
@@ -47,6 +49,7 @@ from a2a.types import TaskPushNotificationConfig
 from faust.types import TP, EventT, StreamT
 
 from app import binding, metrics, tracing
+from app.acks import OrderedAcks
 from app.push import Produce, producer_of
 from app.push_guard import PushUrlGuard, UnsafePushUrlError, parse_allow_list
 from app.settings import Settings
@@ -86,6 +89,8 @@ class PushDelivery:
         guard: The SSRF guard applied to every URL and redirect.
         settings: ``push_*`` settings (timeout, response limit, attempts, backoff).
         produce: Sends dead letters.
+        acks: Acks the outbox records in offset order (told where each partition
+            resumed by ``app.offsets``).
     """
 
     def __init__(
@@ -95,8 +100,10 @@ class PushDelivery:
         guard: PushUrlGuard,
         settings: Settings,
         produce: Produce,
+        acks: OrderedAcks,
     ) -> None:
         self.agent = agent
+        self._acks = acks
         self._configs = configs
         self._guard = guard
         self._settings = settings
@@ -137,6 +144,7 @@ class PushDelivery:
             tp = event.message.tp
             pending = _Pending(event)
             self._pending.setdefault(tp, deque()).append(pending)
+            self._acks.taken(event)
             tail_key = (tp, event.message.key)
             previous = self._tails.get(tail_key)
             task = asyncio.create_task(self._run(pending, previous))
@@ -157,9 +165,10 @@ class PushDelivery:
         if task.cancelled():
             return
         pending.done = True
+        self._acks.done(pending.event)
         queue = self._pending.get(pending.event.message.tp)
         while queue and queue[0].done:
-            queue.popleft().event.ack()
+            queue.popleft()
 
     async def on_partitions_revoked(
         self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any
@@ -342,19 +351,21 @@ def register_push_delivery(
     agent: str,
     configs: PushNotificationConfigStore,
     settings: Settings,
+    acks: OrderedAcks,
     guard: PushUrlGuard | None = None,
 ) -> PushDelivery:
     """Adds the outbox topic ``agent.<name>.push`` and its delivering Faust agent to ``app``.
 
     The topic has ``settings.partitions`` partitions, like the request topic and the
     changelogs, so Faust's assignor gives partition *p* of the outbox to the worker
-    that owns partition *p* of the push-configs table.
+    that owns partition *p* of the push-configs table. Its records are acked through
+    ``acks``, the worker's :class:`app.acks.OrderedAcks`.
 
     Returns:
         The :class:`PushDelivery` (its HTTP client is closed when the app stops).
     """
     delivery = PushDelivery(
-        agent, configs, guard or guard_from(settings), settings, producer_of(app)
+        agent, configs, guard or guard_from(settings), settings, producer_of(app), acks
     )
     topic = app.topic(
         binding.push_topic(agent),

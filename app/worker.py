@@ -172,7 +172,11 @@ class A2AWorker:
         self.app = faust_app(settings, Worker=_graceful_worker(self))
         self.ownership = Ownership()
         self.executions = Executions()
-        self.acks = OrderedAcks()
+        self.acks = OrderedAcks(
+            read_again=lambda tp, offset: cast(Consumer, self.app.consumer).read_again(
+                tp, offset
+            )
+        )
         self.tasks_table = self._table("tasks", "task id → a2a Task (protobuf)")
         self.contexts_table = self._table("contexts", "context id → task ids (JSON)")
         self.push_configs_table = self._table("push-configs", "task id → push configs")
@@ -280,7 +284,9 @@ class A2AWorker:
             internal=True,  # Faust creates it with the changelogs' partition count
         )
         self.app.agent(topic, name=f"a2a.{spec.name}")(self._serve(kafka_handler))
-        register_push_delivery(self.app, spec.name, push_configs, self.settings, self.push_guard)
+        register_push_delivery(
+            self.app, spec.name, push_configs, self.settings, self.acks, self.push_guard
+        )
         return HostedAgent(
             spec, card, tasks, conversations, push_configs, request_handler, kafka_handler
         )
@@ -342,11 +348,7 @@ class A2AWorker:
 
             async for event in cast(faust.Stream, stream).noack().events():
                 await slots.acquire()
-                reread = self.acks.taken(event)
-                if reread is not None:
-                    cast(Consumer, self.app.consumer).read_again(
-                        event.message.tp, reread
-                    )
+                self.acks.taken(event)
                 task = asyncio.create_task(handle(event))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)

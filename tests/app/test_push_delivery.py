@@ -31,6 +31,7 @@ from faust.types.tuples import Message
 from support.processes import free_port
 
 from app import binding
+from app.acks import OrderedAcks
 from app.push import notification_body
 from app.push_delivery import PushDelivery
 from app.push_guard import PushUrlGuard, parse_allow_list
@@ -124,7 +125,7 @@ async def rig() -> AsyncIterator[Rig]:
 
     store = InMemoryPushNotificationConfigStore()
     guard = PushUrlGuard(parse_allow_list("127.0.0.1/32,::1/128"))
-    delivery = PushDelivery("slow", store, guard, SETTINGS, produce)
+    delivery = PushDelivery("slow", store, guard, SETTINGS, produce, OrderedAcks())
     yield Rig(store, delivery, produced)
     await delivery.close()
 
@@ -179,7 +180,12 @@ async def test_unreachable_receiver_is_retried_with_backoff(rig: Rig) -> None:
 
 async def test_backoff_doubles_up_to_its_bound() -> None:
     delivery = PushDelivery(
-        "a", InMemoryPushNotificationConfigStore(), PushUrlGuard(), Settings(), _no_produce
+        "a",
+        InMemoryPushNotificationConfigStore(),
+        PushUrlGuard(),
+        Settings(),
+        _no_produce,
+        OrderedAcks(),
     )
     assert [delivery.backoff(n) for n in range(8)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
 
