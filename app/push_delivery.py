@@ -37,8 +37,6 @@ import asyncio
 import functools
 import logging
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urljoin
 
@@ -71,15 +69,6 @@ class DeliveryFailure(Exception):
         self.retry = retry
 
 
-@dataclass
-class _Pending:
-    """An outbox record being delivered (kept referenced until acknowledged)."""
-
-    event: EventT
-    done: bool = False
-    task: asyncio.Task[None] | None = field(default=None, repr=False)
-
-
 class PushDelivery:
     """Delivers one agent's outbox records; the body of its Faust agent.
 
@@ -109,7 +98,7 @@ class PushDelivery:
         self._settings = settings
         self._produce = produce
         self._client: httpx.AsyncClient | None = None
-        self._pending: dict[TP, deque[_Pending]] = {}
+        self._deliveries: dict[TP, set[asyncio.Task[None]]] = {}
         self._tails: dict[tuple[TP, bytes | None], asyncio.Task[None]] = {}
 
     def backoff(self, attempt: int) -> float:
@@ -142,19 +131,17 @@ class PushDelivery:
         async for event in cast(faust.Stream, stream).noack().events():
             await slots.acquire()
             tp = event.message.tp
-            pending = _Pending(event)
-            self._pending.setdefault(tp, deque()).append(pending)
             self._acks.taken(event)
             tail_key = (tp, event.message.key)
             previous = self._tails.get(tail_key)
-            task = asyncio.create_task(self._run(pending, previous))
-            pending.task = task
+            task = asyncio.create_task(self._run(event, previous))
+            self._deliveries.setdefault(tp, set()).add(task)
             self._tails[tail_key] = task
-            task.add_done_callback(functools.partial(self._finished, pending, tail_key, slots))
+            task.add_done_callback(functools.partial(self._finished, event, tail_key, slots))
 
     def _finished(
         self,
-        pending: _Pending,
+        event: EventT,
         tail_key: tuple[TP, bytes | None],
         slots: asyncio.Semaphore,
         task: asyncio.Task[None],
@@ -162,13 +149,9 @@ class PushDelivery:
         slots.release()
         if self._tails.get(tail_key) is task:
             del self._tails[tail_key]
-        if task.cancelled():
-            return
-        pending.done = True
-        self._acks.done(pending.event)
-        queue = self._pending.get(pending.event.message.tp)
-        while queue and queue[0].done:
-            queue.popleft()
+        self._deliveries.get(event.message.tp, set()).discard(task)
+        if not task.cancelled():
+            self._acks.done(event)
 
     async def on_partitions_revoked(
         self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any
@@ -177,16 +160,15 @@ class PushDelivery:
         cancels their deliveries; the partitions' new owner redelivers them."""
         revoked: set[TP] = args[0] if args else set()
         for tp in revoked:
-            for pending in self._pending.pop(tp, ()):
-                if pending.task is not None:
-                    pending.task.cancel()
+            for task in self._deliveries.pop(tp, ()):
+                task.cancel()
 
-    async def _run(self, pending: _Pending, previous: asyncio.Task[None] | None) -> None:
+    async def _run(self, event: EventT, previous: asyncio.Task[None] | None) -> None:
         """Delivers after the key's previous record; an unexpected error (the DLQ or the
         config store unreachable) is retried at the longest backoff, never acked."""
         if previous is not None:
             await asyncio.wait([previous])
-        message = pending.event.message
+        message = event.message
         while True:
             try:
                 await self.deliver(message)

@@ -228,6 +228,15 @@ ECHO_TASK: list[Event] = [
 ]
 
 
+#: ``ECHO_TASK``'s records when each event goes out on its own: (payload, final).
+ONE_RECORD_PER_EVENT = [
+    ("task", False),
+    ("statusUpdate", False),
+    ("artifactUpdate", False),
+    ("statusUpdate", True),
+]
+
+
 async def test_with_reply_batch_the_events_of_one_moment_share_the_final_record() -> None:
     records = await _records(ECHO_TASK, batch=True)
 
@@ -239,12 +248,7 @@ async def test_with_reply_batch_events_apart_in_time_go_out_apart() -> None:
     """A long task's events are not held back for a batch: each goes out as it comes."""
     records = await _records(ECHO_TASK, batch=True, apart=True)
 
-    assert [(_payload(r), _final(r)) for r in records] == [
-        ("task", False),
-        ("statusUpdate", False),
-        ("artifactUpdate", False),
-        ("statusUpdate", True),
-    ]
+    assert [(_payload(r), _final(r)) for r in records] == ONE_RECORD_PER_EVENT
 
 
 async def test_with_reply_batch_a_lone_event_is_a_plain_response() -> None:
@@ -275,9 +279,4 @@ async def test_a_batch_too_large_for_kafka_goes_out_one_response_per_record() ->
 
     records = await _records(ECHO_TASK, batch=True, max_bytes=single)
 
-    assert [(_payload(r), _final(r)) for r in records] == [
-        ("task", False),
-        ("statusUpdate", False),
-        ("artifactUpdate", False),
-        ("statusUpdate", True),
-    ]
+    assert [(_payload(r), _final(r)) for r in records] == ONE_RECORD_PER_EVENT
