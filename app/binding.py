@@ -17,6 +17,7 @@ section 9) with a Kafka record in place of an HTTP body or SSE event:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -147,6 +148,20 @@ class RoutedTaskIdGenerator(IDGenerator):
         """Returns a new task id for ``context.context_id`` (a fresh one if missing)."""
         context_id = context.context_id or uuid.uuid4().hex
         return f"{uuid.uuid4().hex}{_TASK_ID_SEPARATOR}{context_id}"
+
+
+def first_task_id(scope: str, context_id: str) -> str:
+    """The id of a conversation's first task: ``<32 hex digits>.<context id>`` like the
+    ids :class:`RoutedTaskIdGenerator` mints, the digits a 128-bit BLAKE2b hash of
+    ``scope`` (the agent and owner of the conversation) and ``context_id``.
+
+    Being derived, it is known without an entry in the conversation index
+    (:class:`tables.ConversationIndex`): a conversation of one task costs one table
+    write, its task. The id is as guessable as the context id it carries; who may
+    read the task is decided by its owner (A2A 1.0 §13.1), not by the id.
+    """
+    digest = hashlib.blake2b(f"{scope}\0{context_id}".encode(), digest_size=16).hexdigest()
+    return f"{digest}{_TASK_ID_SEPARATOR}{context_id}"
 
 
 def task_routing_key(task_id: str) -> str:

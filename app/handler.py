@@ -346,6 +346,8 @@ class LeanRequestHandler(RequestHandler):
         self._push_config_store = push_config_store
         self._push_sender = push_sender
         self._push_url_validator = push_url_validator
+        #: First-task ids chosen by a ``SendMessage`` whose execution is not yet running.
+        self._starting: set[str] = set()
         self._queries = DefaultRequestHandler(
             agent_executor=agent_executor,
             task_store=task_store,
@@ -625,25 +627,55 @@ class LeanRequestHandler(RequestHandler):
                 conversation = self._conversations.task_ids(
                     task.context_id, resolve_user_scope(context)
                 )
-        context_id = context_id or uuid.uuid4().hex
-        task_id = task_id or self._task_ids.generate(IDGeneratorContext(context_id=context_id))
-        if self._push_config_store and params.configuration.HasField(
-            "task_push_notification_config"
-        ):
-            config = params.configuration.task_push_notification_config
-            if self._push_url_validator and not await self._push_url_validator(config.url):
-                raise InvalidParamsError(message="Invalid push notification URL")
-            await self._push_config_store.set_info(task_id, config, context)
-        request = RequestContext(
-            call_context=context,
-            request=params,
-            task_id=task_id,
-            context_id=context_id,
-            task=task,
-            related_tasks=await self._earlier_tasks(conversation, task_id, context),
-        )
-        execution = self._execute(request, task, message_to_save=message if task else None)
+        if context_id is None:
+            context_id = uuid.uuid4().hex
+            conversation = self._conversations.task_ids(context_id, resolve_user_scope(context))
+        if task_id is None:
+            task_id = await self._new_task_id(context_id, conversation, context)
+            # Reserved until its execution is registered: a message of the same new
+            # conversation handled meanwhile must not take the same id.
+            self._starting.add(task_id)
+        try:
+            if self._push_config_store and params.configuration.HasField(
+                "task_push_notification_config"
+            ):
+                config = params.configuration.task_push_notification_config
+                if self._push_url_validator and not await self._push_url_validator(config.url):
+                    raise InvalidParamsError(message="Invalid push notification URL")
+                await self._push_config_store.set_info(task_id, config, context)
+            request = RequestContext(
+                call_context=context,
+                request=params,
+                task_id=task_id,
+                context_id=context_id,
+                task=task,
+                related_tasks=await self._earlier_tasks(conversation, task_id, context),
+            )
+            execution = self._execute(request, task, message_to_save=message if task else None)
+        finally:
+            self._starting.discard(task_id)
         return execution, execution.subscribers[0], None
+
+    async def _new_task_id(
+        self, context_id: str, conversation: list[str], context: ServerCallContext
+    ) -> str:
+        """The id of a new task of ``conversation`` (its task ids, first first): the
+        conversation's first-task id while the conversation has no task yet (none
+        stored, running or waiting to be written), else a freshly minted one.
+
+        The first task's id is derived from the conversation, so starting a
+        conversation writes no index entry (:class:`tables.ConversationIndex`).
+        """
+        first = conversation[0]
+        if (
+            len(conversation) == 1
+            and first not in self._starting
+            and self._executions.get(first) is None
+            and not (self._writes is not None and self._writes.holds(self._write_key(first)))
+            and await self._store.get(first, context) is None
+        ):
+            return first
+        return self._task_ids.generate(IDGeneratorContext(context_id=context_id))
 
     async def _resume(
         self, task: Task, context: ServerCallContext
@@ -761,11 +793,15 @@ class LeanRequestHandler(RequestHandler):
         store = self._store
         if self._writes is not None and isinstance(store, FaustTaskStore):
             task_id, data = task.id, store.encode(task)
-            self._writes.defer((id(store), task_id), lambda: store.put(task_id, data, context))
+            self._writes.defer(self._write_key(task_id), lambda: store.put(task_id, data, context))
         else:
             await store.save(task, context)
         if new:
             self._conversations.add(task.context_id, task.id, resolve_user_scope(context))
+
+    def _write_key(self, task_id: str) -> tuple[int, str]:
+        """The key of a held write of task ``task_id`` (``WriteBehind``)."""
+        return id(self._store), task_id
 
     async def notify(
         self,

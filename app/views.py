@@ -111,8 +111,8 @@ def register_views(worker: A2AWorker) -> None:
             tasks = []
             for task_id in hosted.conversations.task_ids(context_id, user.user_name):
                 task = await hosted.tasks.get(task_id, context)
-                state = TaskState.Name(task.status.state) if task is not None else "UNKNOWN"
-                tasks.append({"id": task_id, "state": state})
+                if task is not None:
+                    tasks.append({"id": task_id, "state": TaskState.Name(task.status.state)})
             if tasks:
                 conversations.append({"agent": name, "tasks": tasks})
         if not conversations:

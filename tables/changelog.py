@@ -173,6 +173,10 @@ class WriteBehind:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush_later)
 
+    def holds(self, key: Hashable) -> bool:
+        """Whether a write deferred under ``key`` is still pending."""
+        return key in self._pending
+
     def flush(self) -> None:
         """Runs every pending write now, in the order the keys were first deferred.
 
