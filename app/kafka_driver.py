@@ -23,15 +23,23 @@ is Faust's own transport with that one number settable, and with :class:`Produce
 :class:`Consumer` can read a partition again from an earlier offset
 (``Consumer.read_again``), which ``app.acks`` asks for when Faust dropped records: a
 plain seek while Faust hands out a fetched batch is undone by the rest of that batch.
+
+faust-streaming 0.15 pauses a partition only in its own bookkeeping: it stops handing
+its records out, but aiokafka goes on fetching it. After recovery every changelog
+partition of an active table is paused that way, and an empty one (a table nobody
+wrote yet) stays in every fetch request, which aiokafka encodes and the broker and
+aiokafka decode, partition by partition, for every record the worker is sent. On the
+inline consumer :class:`Consumer` pauses (and resumes) aiokafka's fetching too.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, cast
 
 import aiokafka
+from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 from mode.utils.futures import maybe_async
@@ -82,6 +90,21 @@ class InlineConsumerThread(ConsumerThread):
         (as mode's method queue does): the consumer lives on this loop."""
         return await maybe_async(fun(*args, **kwargs))
 
+    def set_fetching(self, tps: Iterable[TP], fetching: bool) -> None:
+        """Resumes (or pauses) aiokafka's fetching of ``tps``; partitions the aiokafka
+        consumer is not assigned (or a consumer not started) are left alone."""
+        consumer = self._consumer
+        if consumer is None:
+            return
+        assigned = consumer.assignment()
+        partitions = [
+            tp for tp in (TopicPartition(tp.topic, tp.partition) for tp in tps) if tp in assigned
+        ]
+        if fetching:
+            consumer.resume(*partitions)
+        else:
+            consumer.pause(*partitions)
+
 
 class Consumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer with :class:`InlineConsumerThread` (or
@@ -113,6 +136,21 @@ class Consumer(faust_aiokafka.Consumer):
                     await self.seek(tp, offset)
         async for item in super().getmany(timeout):
             yield item
+
+    def pause_partitions(self, tps: Iterable[TP]) -> None:
+        """Faust's pause (its records are not handed out), and on the inline consumer
+        aiokafka's too (the partitions are not fetched)."""
+        tpset = set(tps)
+        super().pause_partitions(tpset)
+        if isinstance(self._thread, InlineConsumerThread):
+            self._thread.set_fetching(tpset, False)
+
+    def resume_partitions(self, tps: Iterable[TP]) -> None:
+        """Faust's resume, and on the inline consumer aiokafka's too."""
+        tpset = set(tps)
+        super().resume_partitions(tpset)
+        if isinstance(self._thread, InlineConsumerThread):
+            self._thread.set_fetching(tpset, True)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         """Forgets the re-reads asked for ``revoked``, then revokes as Faust does."""

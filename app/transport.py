@@ -71,12 +71,12 @@ from aiokafka.errors import (
     MessageSizeTooLargeError,
     OutOfOrderSequenceNumber,
 )
-from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from app import binding, listing, tracing
 from app.auth import AUTHENTICATION_ERROR_CODE, AuthenticationError
 from app.kafka_config import KafkaConfig, explain
+from app.protojson import message_to_dict
 
 logger = logging.getLogger(__name__)
 
@@ -477,7 +477,7 @@ class KafkaTransport(ClientTransport):
         await self.start()
         timeout = context.timeout if context and context.timeout is not None else self.timeout
         call = _PendingCall(uuid.uuid4().hex, time.monotonic() + timeout)
-        params = json_format.MessageToDict(request)
+        params = message_to_dict(request)
         if method in binding.SEND_METHODS:
             _mint_context_id(params)
         key = binding.routing_key(method, params)

@@ -416,6 +416,9 @@ class A2AWorker:
         (partitioned like the request topics, so owned by the same worker); while it is
         handled, table writes land in that partition, and each lean handler runs again
         or fails the partition's tasks that were running on a worker that stopped.
+        The partition is then paused until the next rebalance resumes it (Faust
+        resumes every stream partition after a rebalance), so it stays out of the
+        fetches the worker makes for every request.
         """
         async for event in stream.events():
             pin_current_event(event)
@@ -433,6 +436,7 @@ class A2AWorker:
                             counts["rerun"],
                             counts["failed"],
                         )
+            self.app.consumer.pause_partitions({event.message.tp})
 
     async def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         """Opens the assigned partitions for writes and asks for their recovery."""

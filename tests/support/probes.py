@@ -5,12 +5,14 @@ consumer behaves, which no A2A call shows directly. These views read the live ob
 of a running worker process, so a test fails when a workaround stops taking effect
 (a Faust or aiokafka upgrade that renames what it patches):
 
-* ``GET /probe/consumer``: ``{"fetch_max_wait_ms", "on_worker_loop", "loop", "threads"}``: the
-  fetch wait of the worker's running ``AIOKafkaConsumer`` (its fetcher's value, what
-  fetch requests carry), whether that consumer runs on the worker's event loop, the
-  module of that loop's class (``uvloop`` or ``asyncio.unix_events``, ``app.event_loop``), and
-  the class names of the process's live threads (mode runs a service thread, such as
-  Faust's consumer thread, in a ``WorkerThread``);
+* ``GET /probe/consumer``: ``{"fetch_max_wait_ms", "on_worker_loop", "loop", "threads",
+  "fetching"}``: the fetch wait of the worker's running ``AIOKafkaConsumer`` (its
+  fetcher's value, what fetch requests carry), whether that consumer runs on the
+  worker's event loop, the module of that loop's class (``uvloop`` or
+  ``asyncio.unix_events``, ``app.event_loop``), the class names of the process's live
+  threads (mode runs a service thread, such as Faust's consumer thread, in a
+  ``WorkerThread``), and how many of each topic's assigned partitions that consumer
+  fetches (not paused in aiokafka);
 * ``GET /probe/reseek/{topic}/{partition}/{offset}``: moves the partition's position
   to ``offset`` (as a fetch Faust then drops would), runs Faust's own
   ``Consumer.perform_seek`` (what it runs after every rebalance) and answers
@@ -31,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections import Counter
 from typing import Any
 
 from faust.types import TP
@@ -58,6 +61,12 @@ def register_probes(worker: A2AWorker) -> None:
                 "on_worker_loop": aiokafka_consumer._client._loop is asyncio.get_running_loop(),
                 "loop": type(asyncio.get_running_loop()).__module__,
                 "threads": sorted(type(thread).__name__ for thread in threading.enumerate()),
+                "fetching": dict(
+                    Counter(
+                        tp.topic
+                        for tp in aiokafka_consumer.assignment() - aiokafka_consumer.paused()
+                    )
+                ),
             },
         )
 

@@ -201,6 +201,24 @@ async def test_worker_consumer_runs_on_the_worker_loop(configured: Cluster) -> N
     assert "WorkerThread" not in body["threads"], body["threads"]
 
 
+async def test_worker_consumer_fetches_only_what_the_worker_reads(configured: Cluster) -> None:
+    """``app.kafka_driver.Consumer.pause_partitions``: once recovery is over, the
+    worker's aiokafka consumer no longer fetches the tables' changelogs (Faust pauses
+    them only in its own bookkeeping) nor the recovery topic (paused by the worker after
+    its record), while every partition of the request topic stays fetched."""
+    deadline = time.monotonic() + 30
+    while True:
+        status, body = configured.workers[0].get("/probe/consumer")
+        assert status == 200, body
+        fetching = body["fetching"]
+        idle = [t for t in fetching if t.endswith(("-changelog", "-recovery"))]
+        if not idle or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert not idle, fetching
+    assert fetching.get(requests_topic(configured.agent("data"))) == PARTITIONS, fetching
+
+
 async def test_worker_runs_on_uvloop(configured: Cluster) -> None:
     """``app.event_loop``: a worker started as ``faust -A <app> worker``, without
     ``--loop``, runs on uvloop (the choice must be made before Faust creates its loop)."""
