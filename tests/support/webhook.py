@@ -30,13 +30,18 @@ class WebhookReceiver:
         port: The port it listens on (kept across stop/start).
         received: Accepted notifications, in arrival order.
         status: The status it answers with (set 503 to fail deliveries while up).
+        open: While cleared, POSTs wait unanswered (a webhook that hangs); set by default.
     """
 
     port: int = field(default_factory=free_port)
     received: list[Notification] = field(default_factory=list)
     status: int = 200
+    open: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.open.set()
 
     @property
     def url(self) -> str:
@@ -45,6 +50,7 @@ class WebhookReceiver:
 
     async def _hook(self, request: web.Request) -> web.Response:
         raw = await request.read()
+        await self.open.wait()
         if self.status == 200:
             self.received.append(Notification(dict(request.headers), json.loads(raw), raw))
             self._arrived.set()

@@ -9,6 +9,7 @@ workarounds, which no A2A call shows.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 import uuid
@@ -17,14 +18,24 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 from a2a.client import A2AClientTimeoutError, Client, ClientConfig
 from a2a.helpers import get_artifact_text, get_message_text, new_text_message
-from a2a.types import GetTaskRequest, ListTasksRequest, Role, SendMessageRequest, Task, TaskState
+from a2a.types import (
+    GetTaskRequest,
+    ListTasksRequest,
+    Role,
+    SendMessageConfiguration,
+    SendMessageRequest,
+    Task,
+    TaskPushNotificationConfig,
+    TaskState,
+)
 from a2a.utils.errors import A2AError
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from support.cluster import Cluster
 from support.dataset import win_rate_line
 from support.records import RawPeer, header, read_topic
+from support.webhook import WebhookReceiver
 
-from app.binding import partition_for, requests_topic
+from app.binding import PUSH_TASK_ID, partition_for, push_topic, requests_topic
 from app.transport import kafka_client_factory
 
 pytestmark = pytest.mark.kafka
@@ -308,6 +319,60 @@ async def test_a_record_faust_drops_is_read_again(
     tasks = await asyncio.wait_for(asyncio.gather(*calls), 20)
     assert [task.status.state for task in tasks] == [TaskState.TASK_STATE_COMPLETED] * 5
     assert tasks[3].context_id == dropped
+
+
+async def test_a_push_record_faust_drops_is_read_again(
+    make_cluster: Callable[..., Cluster], bootstrap_servers: str
+) -> None:
+    """``app.acks`` on the push outbox: with ``FAUST_A2A_PUSH_MAX_PENDING=1`` and a
+    webhook that hangs, one outbox record is being delivered, the next waits for the
+    slot and the rest of the task's notifications wait in the stream's buffer, which a
+    resume of the flow (as ``Recovery`` does) clears. A later task's notifications on
+    the same partition show the gap, the partition is read again, and every
+    notification of both tasks reaches the webhook once it answers."""
+    cluster = make_cluster(
+        env={
+            "FAUST_A2A_PUSH_MAX_PENDING": "1",
+            "FAUST_A2A_PUSH_ALLOW": "127.0.0.1/32",
+            "FAUST_A2A_PUSH_TIMEOUT": "30",
+        }
+    )
+    worker = cluster.start_worker()
+    receiver = await WebhookReceiver().start()
+    try:
+        receiver.open.clear()
+        client = await cluster.client("data", streaming=False)
+        dropped, after = contexts_on_one_partition(2)
+        tasks = [await send_with_push(client, "Terran win rate", dropped, receiver.url)]
+        outbox = push_topic(cluster.agent("data"))
+        await read_topic(bootstrap_servers, outbox, lambda r: True, timeout=10)
+        await asyncio.sleep(1)  # the worker fetched them: one waits at the webhook
+        status, body = worker.get("/probe/resume-flow")
+        assert status == 200, body
+        assert body["cleared"] >= 1, "no outbox record was dropped from the buffer"
+        tasks.append(await send_with_push(client, "Zerg win rate", after, receiver.url))
+        receiver.open.set()
+        ids = {task.id for task in tasks}
+        records = await read_topic(
+            bootstrap_servers, outbox, lambda r: header(r, PUSH_TASK_ID) in ids
+        )
+        expected = [json.loads(record.value) for record in records]
+        await receiver.wait_for(lambda got: all(b in [n.body for n in got] for b in expected), 30)
+        assert {header(r, PUSH_TASK_ID) for r in records} == ids
+    finally:
+        await receiver.stop()
+
+
+async def send_with_push(client: Client, text: str, context_id: str, url: str) -> Task:
+    """Sends a message whose task notifies ``url``; returns the task it ended in."""
+    request = SendMessageRequest(
+        message=new_text_message(text, role=Role.ROLE_USER, context_id=context_id),
+        configuration=SendMessageConfiguration(
+            task_push_notification_config=TaskPushNotificationConfig(url=url, token="t")
+        ),
+    )
+    (event,) = [e async for e in client.send_message(request)]
+    return event.task
 
 
 async def test_answers_too_large_for_kafka(make_cluster: Callable[..., Cluster]) -> None:
