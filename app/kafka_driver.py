@@ -35,6 +35,7 @@ inline consumer :class:`Consumer` pauses (and resumes) aiokafka's fetching too.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, cast
 
@@ -45,6 +46,8 @@ from faust.types import TP, Message
 from mode.utils.futures import maybe_async
 
 from app.kafka_config import DURABLE_PRODUCER_OPTIONS
+
+logger = logging.getLogger(__name__)
 
 
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -151,6 +154,24 @@ class Consumer(faust_aiokafka.Consumer):
         super().resume_partitions(tpset)
         if isinstance(self._thread, InlineConsumerThread):
             self._thread.set_fetching(tpset, True)
+
+    async def on_stop(self) -> None:
+        """Faust's stop (a last commit of the acked offsets), given up after the
+        session timeout (``broker_session_timeout``).
+
+        With every broker unreachable aiokafka retries the group coordinator for as
+        long as it is gone, and a worker sent SIGTERM would never end. Offsets left
+        uncommitted are redelivered to the partitions' next owner, which answers a
+        redelivered message from its task.
+        """
+        timeout = float(self.app.conf.broker_session_timeout)
+        stop = asyncio.ensure_future(super().on_stop())
+        if not (await asyncio.wait({stop}, timeout=timeout))[0]:
+            stop.cancel()
+            await asyncio.wait({stop}, timeout=1.0)
+            logger.warning("consumer stopped without its last commit after %.0f s", timeout)
+        elif not stop.cancelled() and stop.exception() is not None:
+            raise cast(BaseException, stop.exception())
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         """Forgets the re-reads asked for ``revoked``, then revokes as Faust does."""

@@ -9,6 +9,8 @@ may be acked only once its answer, or its dead letter, has been produced.
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -76,3 +78,23 @@ async def test_broker_outage_of_60_seconds(
     assert_nothing_lost(report)
     assert 0 < report.calls_after_fault == report.completed_after_fault, report.json_line()
     assert report.worker_error_lines <= MAX_ERROR_LINES, report.worker_log_during_fault
+
+
+async def test_sigterm_ends_a_worker_whose_broker_is_down(
+    kafka: KafkaCluster, echo_workers: Callable[..., Awaitable[EchoWorkers]]
+) -> None:
+    """A worker sent SIGTERM while no broker answers stops by itself: its consumer's
+    last commit is given up after the session timeout (10 s; ``app.kafka_driver``),
+    where aiokafka would retry the coordinator until the broker came back."""
+    workers = await echo_workers(count=1)
+    (worker,) = workers.workers
+    await asyncio.to_thread(kafka.stop)
+    try:
+        started = time.monotonic()
+        code = await asyncio.to_thread(worker.stop, signal.SIGTERM, 45.0)
+        elapsed = time.monotonic() - started
+    finally:
+        await asyncio.to_thread(kafka.start)
+    assert code != -signal.SIGKILL, worker.log_tail()
+    assert elapsed < 30, (elapsed, worker.log_tail())
+    assert "consumer stopped without its last commit" in worker.log_path.read_text()
