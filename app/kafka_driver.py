@@ -145,15 +145,17 @@ class Consumer(faust_aiokafka.Consumer):
         aiokafka's too (the partitions are not fetched)."""
         tpset = set(tps)
         super().pause_partitions(tpset)
-        if isinstance(self._thread, InlineConsumerThread):
-            self._thread.set_fetching(tpset, False)
+        self._set_fetching(tpset, False)
 
     def resume_partitions(self, tps: Iterable[TP]) -> None:
         """Faust's resume, and on the inline consumer aiokafka's too."""
         tpset = set(tps)
         super().resume_partitions(tpset)
+        self._set_fetching(tpset, True)
+
+    def _set_fetching(self, tps: set[TP], fetching: bool) -> None:
         if isinstance(self._thread, InlineConsumerThread):
-            self._thread.set_fetching(tpset, True)
+            self._thread.set_fetching(tps, fetching)
 
     async def on_stop(self) -> None:
         """Faust's stop (a last commit of the acked offsets), given up after the
@@ -170,8 +172,8 @@ class Consumer(faust_aiokafka.Consumer):
             stop.cancel()
             await asyncio.wait({stop}, timeout=1.0)
             logger.warning("consumer stopped without its last commit after %.0f s", timeout)
-        elif not stop.cancelled() and stop.exception() is not None:
-            raise cast(BaseException, stop.exception())
+        else:
+            stop.result()
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         """Forgets the re-reads asked for ``revoked``, then revokes as Faust does."""
