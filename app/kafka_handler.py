@@ -64,12 +64,12 @@ from a2a.utils.errors import (
 from a2a.utils.version_validator import validate_version
 from aiokafka.errors import MessageSizeTooLargeError
 from faust.exceptions import ProducerSendError
-from google.protobuf.json_format import MessageToDict, ParseDict
+from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message as ProtoMessage
 
 from app import binding, metrics, tracing
 from app.auth import AuthenticationError, Authenticator
-from app.protojson import message_to_dict
+from app.protojson import dict_to_message, message_to_dict
 
 logger = logging.getLogger(__name__)
 
@@ -488,7 +488,7 @@ class KafkaHandler:
             await self._reject(record, replies, MethodNotFoundError(), request_id, "jsonrpc--32601")
             return "bad_input"
         try:
-            request = ParseDict(params, request_type(), ignore_unknown_fields=True)
+            request = dict_to_message(params, request_type)
         except Exception as exc:
             invalid = InvalidParamsError(data={"parseError": str(exc)})
             await self._reject(record, replies, invalid, request_id, "jsonrpc--32602")

@@ -62,7 +62,6 @@ from a2a.utils.constants import (
     VERSION_HEADER,
 )
 from a2a.utils.errors import JSON_RPC_ERROR_CODE_MAP, A2AError
-from a2a.utils.proto_utils import parse_lenient
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import (
@@ -76,7 +75,7 @@ from google.protobuf.message import Message
 from app import binding, listing, tracing
 from app.auth import AUTHENTICATION_ERROR_CODE, AuthenticationError
 from app.kafka_config import KafkaConfig, explain
-from app.protojson import message_to_dict
+from app.protojson import dict_to_message, message_to_dict
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +134,18 @@ def _responses(value: bytes) -> list[Any]:
     record holds an array of them (``reply-batch``, ``docs/kafka-binding.md`` §7)."""
     decoded = _decode(value)
     return decoded if isinstance(decoded, list) else [decoded]
+
+
+def _message(result: Any, message_type: type[_M]) -> _M:
+    """A JSON-RPC ``result`` as a ``message_type`` (ProtoJSON, unknown fields ignored).
+
+    Raises:
+        A2AClientError: the result is not a JSON object.
+        google.protobuf.json_format.ParseError: it is not ProtoJSON of ``message_type``.
+    """
+    if not isinstance(result, dict):
+        raise A2AClientError(f"Invalid response type: {type(result).__name__}")
+    return dict_to_message(result, message_type)
 
 
 def _decode(value: bytes) -> Any:
@@ -321,7 +332,7 @@ class KafkaTransport(ClientTransport):
         self, request: SendMessageRequest, *, context: ClientCallContext | None = None
     ) -> SendMessageResponse:
         """``SendMessage`` (A2A 1.0 §3.1.1): one response record."""
-        return await self._unary("SendMessage", request, SendMessageResponse(), context)
+        return await self._unary("SendMessage", request, SendMessageResponse, context)
 
     async def send_message_streaming(
         self, request: SendMessageRequest, *, context: ClientCallContext | None = None
@@ -341,7 +352,7 @@ class KafkaTransport(ClientTransport):
         self, request: GetTaskRequest, *, context: ClientCallContext | None = None
     ) -> Task:
         """``GetTask`` (A2A 1.0 §3.1.3)."""
-        return await self._unary("GetTask", request, Task(), context)
+        return await self._unary("GetTask", request, Task, context)
 
     async def list_tasks(
         self, request: ListTasksRequest, *, context: ClientCallContext | None = None
@@ -354,11 +365,11 @@ class KafkaTransport(ClientTransport):
         the page token works the same way in every partition.
         """
         if request.context_id:
-            return await self._unary("ListTasks", request, ListTasksResponse(), context)
+            return await self._unary("ListTasks", request, ListTasksResponse, context)
         await self.start()
         pages = await asyncio.gather(
             *(
-                self._unary("ListTasks", request, ListTasksResponse(), context, partition=p)
+                self._unary("ListTasks", request, ListTasksResponse, context, partition=p)
                 for p in self._requests_partitions
             )
         )
@@ -368,14 +379,14 @@ class KafkaTransport(ClientTransport):
         self, request: CancelTaskRequest, *, context: ClientCallContext | None = None
     ) -> Task:
         """``CancelTask`` (A2A 1.0 §3.1.5)."""
-        return await self._unary("CancelTask", request, Task(), context)
+        return await self._unary("CancelTask", request, Task, context)
 
     async def create_task_push_notification_config(
         self, request: TaskPushNotificationConfig, *, context: ClientCallContext | None = None
     ) -> TaskPushNotificationConfig:
         """``CreateTaskPushNotificationConfig`` (A2A 1.0 §3.1.7)."""
         return await self._unary(
-            "CreateTaskPushNotificationConfig", request, TaskPushNotificationConfig(), context
+            "CreateTaskPushNotificationConfig", request, TaskPushNotificationConfig, context
         )
 
     async def get_task_push_notification_config(
@@ -386,7 +397,7 @@ class KafkaTransport(ClientTransport):
     ) -> TaskPushNotificationConfig:
         """``GetTaskPushNotificationConfig`` (A2A 1.0 §3.1.8)."""
         return await self._unary(
-            "GetTaskPushNotificationConfig", request, TaskPushNotificationConfig(), context
+            "GetTaskPushNotificationConfig", request, TaskPushNotificationConfig, context
         )
 
     async def list_task_push_notification_configs(
@@ -399,7 +410,7 @@ class KafkaTransport(ClientTransport):
         return await self._unary(
             "ListTaskPushNotificationConfigs",
             request,
-            ListTaskPushNotificationConfigsResponse(),
+            ListTaskPushNotificationConfigsResponse,
             context,
         )
 
@@ -418,10 +429,7 @@ class KafkaTransport(ClientTransport):
         """``GetExtendedAgentCard`` (A2A 1.0 §3.1.11); the card itself if it has none."""
         if not self.agent_card.capabilities.extended_agent_card:
             return self.agent_card
-        result = await self._call_once("GetExtendedAgentCard", request, context)
-        if not isinstance(result, dict):
-            raise A2AClientError(f"Invalid response type: {type(result).__name__}")
-        return parse_lenient(result, AgentCard())
+        return _message(await self._call_once("GetExtendedAgentCard", request, context), AgentCard)
 
     # ------------------------------------------------------------- records
 
@@ -429,12 +437,12 @@ class KafkaTransport(ClientTransport):
         self,
         method: str,
         request: Message,
-        result: _M,
+        result_type: type[_M],
         context: ClientCallContext | None,
         partition: int | None = None,
     ) -> _M:
-        """One JSON-RPC request record, one response record parsed into ``result``."""
-        return parse_lenient(await self._call_once(method, request, context, partition), result)
+        """One JSON-RPC request record, one response record parsed as ``result_type``."""
+        return _message(await self._call_once(method, request, context, partition), result_type)
 
     async def _call_once(
         self,
@@ -460,7 +468,7 @@ class KafkaTransport(ClientTransport):
                 value, final = await self._next(call)
                 if value:
                     for response in _responses(value):
-                        yield parse_lenient(_response_result(response), StreamResponse())
+                        yield _message(_response_result(response), StreamResponse)
                 if final:
                     return
         finally:
@@ -555,16 +563,14 @@ class KafkaTransport(ClientTransport):
                     f"call's deadline: {error}"
                 )
             try:
-                await asyncio.wait_for(
-                    producer.send_and_wait(
+                async with asyncio.timeout(remaining):
+                    await producer.send_and_wait(
                         self.requests_topic,
                         value=value,
                         key=key.encode() if key is not None else None,
                         partition=partition,
                         headers=list(headers),
-                    ),
-                    remaining,
-                )
+                    )
             except TimeoutError:
                 continue
             except KafkaError as exc:
@@ -608,7 +614,8 @@ class KafkaTransport(ClientTransport):
     async def _next(self, call: _PendingCall) -> _Item:
         remaining = max(0.0, call.deadline - time.monotonic())
         try:
-            item = await asyncio.wait_for(call.queue.get(), remaining)
+            async with asyncio.timeout(remaining):
+                item = await call.queue.get()
         except TimeoutError:
             raise A2AClientTimeoutError("Kafka call timed out waiting for the agent") from None
         if item is _CLOSED:

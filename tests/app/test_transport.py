@@ -4,6 +4,7 @@ reply partitions, missing topics."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 
@@ -11,7 +12,9 @@ import pytest
 from a2a.client import A2AClientError, A2AClientTimeoutError
 from a2a.helpers import new_text_message
 from a2a.types import AgentCard, Role, SendMessageRequest, StreamResponse, TaskState
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from google.protobuf import json_format
 from support.clients import Connect
 from support.slow_agent import SPEC as SLOW
 
@@ -176,3 +179,62 @@ async def test_a_record_kafka_refuses_fails_at_once(bootstrap_servers: str) -> N
             await transport.send_message(_ask("x" * 1000))
         assert time.monotonic() - started < 10
         assert transport._pending == {}
+
+
+async def test_results_that_are_not_protojson_fail_the_call(bootstrap_servers: str) -> None:
+    """An agent answering with a result that is not a JSON object, or not ProtoJSON of
+    the answer's type, fails the call with a clear error; the next call still works."""
+    name = f"odd-{uuid.uuid4().hex[:6]}"
+    await _create_topics(
+        bootstrap_servers, binding.requests_topic(name), binding.responses_topic(name)
+    )
+    results: list[object] = [
+        "a string",
+        [{"id": "t"}],
+        {"task": {"id": 5}},
+        {"task": {"id": "t1", "status": {"state": "TASK_STATE_COMPLETED"}}},
+    ]
+    consumer = AIOKafkaConsumer(
+        binding.requests_topic(name),
+        bootstrap_servers=bootstrap_servers,
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await consumer.start()
+    await producer.start()
+
+    async def answer() -> None:
+        for result in results:
+            record = await consumer.getone()
+            headers = dict(record.headers)
+            request = json.loads(record.value or b"{}")
+            value = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": result})
+            await producer.send_and_wait(
+                headers[binding.REPLY_TO].decode(),
+                value.encode(),
+                key=headers[binding.CORRELATION_ID],
+                partition=int(headers[binding.REPLY_PARTITION]),
+                headers=[
+                    (binding.CORRELATION_ID, headers[binding.CORRELATION_ID]),
+                    (binding.FINAL, b"1"),
+                ],
+            )
+
+    card = agent_card(SLOW, bootstrap_servers)
+    card.supported_interfaces[0].url = f"kafka://{bootstrap_servers}/agent.{name}.requests"
+    responder = asyncio.create_task(answer())
+    try:
+        async with KafkaTransport(card, timeout=20.0) as transport:
+            with pytest.raises(A2AClientError, match="Invalid response type: str"):
+                await transport.send_message(_ask("1"))
+            with pytest.raises(A2AClientError, match="Invalid response type: list"):
+                await transport.send_message(_ask("2"))
+            with pytest.raises(json_format.ParseError, match="Failed to parse id field"):
+                await transport.send_message(_ask("3"))
+            answered = await transport.send_message(_ask("4"))
+            assert answered.task.status.state == TaskState.TASK_STATE_COMPLETED
+        await asyncio.wait_for(responder, 5.0)
+    finally:
+        responder.cancel()
+        await consumer.stop()
+        await producer.stop()
