@@ -608,8 +608,9 @@ class LeanRequestHandler(RequestHandler):
             if context_id
             else []
         )
+        read: dict[str, Task | None] = {}  # the conversation's tasks read so far
         if context_id and message.message_id:
-            seen = await self._task_with_message(conversation, message.message_id, context)
+            seen = await self._task_with_message(conversation, message.message_id, context, read)
             if seen is not None:
                 logger.info("redelivered message %s of task %s", message.message_id, seen.id)
                 metrics.redelivery_answered(self._agent_card.name)
@@ -631,7 +632,7 @@ class LeanRequestHandler(RequestHandler):
             context_id = uuid.uuid4().hex
             conversation = self._conversations.task_ids(context_id, resolve_user_scope(context))
         if task_id is None:
-            task_id = await self._new_task_id(context_id, conversation, context)
+            task_id = await self._new_task_id(context_id, conversation, context, read)
             # Reserved until its execution is registered: a message of the same new
             # conversation handled meanwhile must not take the same id.
             self._starting.add(task_id)
@@ -657,11 +658,16 @@ class LeanRequestHandler(RequestHandler):
         return execution, execution.subscribers[0], None
 
     async def _new_task_id(
-        self, context_id: str, conversation: list[str], context: ServerCallContext
+        self,
+        context_id: str,
+        conversation: list[str],
+        context: ServerCallContext,
+        read: dict[str, Task | None],
     ) -> str:
         """The id of a new task of ``conversation`` (its task ids, first first): the
         conversation's first-task id while the conversation has no task yet (none
-        stored, running or waiting to be written), else a freshly minted one.
+        stored, running or waiting to be written), else a freshly minted one. ``read``
+        holds the tasks this call has just read from the store, by id.
 
         The first task's id is derived from the conversation, so starting a
         conversation writes no index entry (:class:`tables.ConversationIndex`).
@@ -672,7 +678,7 @@ class LeanRequestHandler(RequestHandler):
             and first not in self._starting
             and self._executions.get(first) is None
             and not (self._writes is not None and self._writes.holds(self._write_key(first)))
-            and await self._store.get(first, context) is None
+            and (read[first] if first in read else await self._store.get(first, context)) is None
         ):
             return first
         return self._task_ids.generate(IDGeneratorContext(context_id=context_id))
@@ -842,12 +848,16 @@ class LeanRequestHandler(RequestHandler):
             logger.exception("push notification of task %s failed", task.id)
 
     async def _task_with_message(
-        self, conversation: list[str], message_id: str, context: ServerCallContext
+        self,
+        conversation: list[str],
+        message_id: str,
+        context: ServerCallContext,
+        read: dict[str, Task | None],
     ) -> Task | None:
         """The task of ``conversation`` (its task ids, oldest first) whose history holds
-        ``message_id``."""
+        ``message_id``; each task read is kept in ``read``."""
         for task_id in reversed(conversation):
-            task = await self._store.get(task_id, context)
+            task = read[task_id] = await self._store.get(task_id, context)
             if task is not None and any(m.message_id == message_id for m in task.history):
                 return task
         return None
