@@ -145,15 +145,19 @@ class Consumer(faust_aiokafka.Consumer):
         aiokafka's too (the partitions are not fetched)."""
         tpset = set(tps)
         super().pause_partitions(tpset)
-        self._set_fetching(tpset, False)
+        self.set_fetching(tpset, False)
 
     def resume_partitions(self, tps: Iterable[TP]) -> None:
         """Faust's resume, and on the inline consumer aiokafka's too."""
         tpset = set(tps)
         super().resume_partitions(tpset)
-        self._set_fetching(tpset, True)
+        self.set_fetching(tpset, True)
 
-    def _set_fetching(self, tps: set[TP], fetching: bool) -> None:
+    def set_fetching(self, tps: Iterable[TP], fetching: bool) -> None:
+        """Resumes (or pauses) aiokafka's fetching of ``tps`` alone, on the inline
+        consumer; Faust's own pause of a partition (it stops handing its records out)
+        is left as it is. A paused partition's records fetched but not handed out are
+        dropped by aiokafka and fetched again from its position when it resumes."""
         if isinstance(self._thread, InlineConsumerThread):
             self._thread.set_fetching(tps, fetching)
 

@@ -101,6 +101,13 @@ PUSH_LATENCY = Histogram(
     buckets=LATENCY_BUCKETS,
     registry=REGISTRY,
 )
+OUTBOX_PAUSED = Gauge(
+    "faust_a2a_outbox_partitions_paused",
+    "Outbox partitions (agent.<name>.push) this worker had caught up and stopped "
+    "fetching at its last check.",
+    ["agent"],
+    registry=REGISTRY,
+)
 ORPHANED_TASKS = Counter(
     "faust_a2a_orphaned_tasks",
     "Tasks found unfinished after their worker died, by what was done (rerun, failed).",
@@ -187,6 +194,11 @@ def push_finished(agent: str, outcome: str, seconds: float | None = None) -> Non
 def push_failed(agent: str, reason: str) -> None:
     """Counts one failed POST attempt (``http-503``, ``connect``, ``timeout``, ``ssrf`` ...)."""
     PUSH_FAILURES.labels(agent, reason).inc()
+
+
+def outbox_partitions_paused(agent: str, count: int) -> None:
+    """Sets how many outbox partitions of ``agent`` are paused (caught up)."""
+    OUTBOX_PAUSED.labels(agent).set(count)
 
 
 def orphaned_task(agent: str, action: str) -> None:

@@ -35,6 +35,8 @@ from app.kafka_driver import Consumer, Transport
 from app.kafka_handler import KafkaHandler, OutgoingRecord, RequestRecord
 from app.logs import install as install_kafka_log_filter
 from app.offsets import guard_request_offsets
+from app.outbox_fetching import CHECK_INTERVAL as OUTBOX_CHECK_INTERVAL
+from app.outbox_fetching import OutboxFetching
 from app.peers import KafkaPeerCaller
 from app.push import OutboxPushSender, producer_of
 from app.push_delivery import guard_from, register_push_delivery
@@ -79,8 +81,10 @@ def _transient(error: BaseException) -> bool:
     """Whether a produce error may clear by itself (Kafka's ``retriable``, or a timeout:
     the broker is unreachable), rather than refuse the record for good."""
     cause = error.__cause__ if isinstance(error, ProducerSendError) else error
-    return not isinstance(cause, KafkaError) or bool(cause.retriable) or isinstance(
-        cause, KafkaTimeoutError
+    return (
+        not isinstance(cause, KafkaError)
+        or bool(cause.retriable)
+        or isinstance(cause, KafkaTimeoutError)
     )
 
 
@@ -173,9 +177,7 @@ class A2AWorker:
         self.ownership = Ownership()
         self.executions = Executions()
         self.acks = OrderedAcks(
-            read_again=lambda tp, offset: cast(Consumer, self.app.consumer).read_again(
-                tp, offset
-            )
+            read_again=lambda tp, offset: cast(Consumer, self.app.consumer).read_again(tp, offset)
         )
         self.tasks_table = self._table("tasks", "task id → a2a Task (protobuf)")
         self.contexts_table = self._table("contexts", "context id → task ids (JSON)")
@@ -194,6 +196,8 @@ class A2AWorker:
             partitions=settings.partitions,
             internal=True,
         )
+        self.outbox = OutboxFetching(self.app, specs, settings.partitions)
+        self.app.timer(OUTBOX_CHECK_INTERVAL, name="a2a-outbox-fetching")(self.outbox.check)
         self.agents = {name: self._host(spec) for name, spec in specs.items()}
         self.app.agent(self.recovery_topic, name="a2a-recovery")(self._recover)
         guard_request_offsets(
@@ -235,7 +239,7 @@ class A2AWorker:
         push_sender = OutboxPushSender(
             spec.name,
             push_configs,
-            producer_of(self.app),
+            self.outbox.produce(producer_of(self.app)),
             # The lean handler counts task states itself (it skips tasks without configs).
             count_states=self.settings.request_handler == "default",
         )

@@ -29,7 +29,7 @@ from a2a.types import (
     SendMessageRequest,
     TaskPushNotificationConfig,
 )
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from google.protobuf.json_format import MessageToDict
 from opentelemetry import trace
@@ -337,12 +337,7 @@ async def test_a_refused_notification_goes_to_the_dlq_with_its_reason(
         assert b"tok-404" not in b"".join(v for _, v in record.headers)
     assert receiver.received == []
     slow = obs_worker.agent("slow")
-    with urllib.request.urlopen(obs_worker.process.url + "/metrics", timeout=10) as response:
-        samples = {
-            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(response.read().decode())
-            for sample in family.samples
-        }
+    samples = metric_samples(obs_worker)
     letters_key = ("faust_a2a_dead_letters_total", (("agent", slow), ("reason", "push-http-404")))
     failures_key = ("faust_a2a_push_failures_total", (("agent", slow), ("reason", "http-404")))
     assert samples[letters_key] == samples[failures_key] == len(events)
@@ -409,6 +404,64 @@ async def test_balance_ask_is_one_trace_across_peers_and_pushes(
         assert f"peer {peer}" in ancestors(f"{peer} SendMessage")
         assert f"{peer} SendMessage" in ancestors(f"{peer} execute")
     assert f"{balance} SendMessage" in ancestors(f"{balance} push")
+
+
+def metric_samples(obs: ObsWorker) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of the worker's ``/metrics``, by name and sorted labels."""
+    with urllib.request.urlopen(obs.process.url + "/metrics", timeout=10) as response:
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.read().decode())
+            for sample in family.samples
+        }
+
+
+async def paused_outbox_partitions(obs: ObsWorker, agent: str, count: int) -> float:
+    """The worker's ``faust_a2a_outbox_partitions_paused`` of ``agent`` once it is
+    ``count``, or as it stands after 30 s."""
+    key = ("faust_a2a_outbox_partitions_paused", (("agent", agent),))
+    deadline = time.monotonic() + 30
+    while (paused := metric_samples(obs).get(key)) != count and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    return paused if paused is not None else -1
+
+
+async def test_caught_up_outbox_partitions_are_paused_and_resumed_for_any_record(
+    obs_worker: ObsWorker, connect: Any, receiver: WebhookReceiver
+) -> None:
+    slow = obs_worker.agent("slow")
+    assert await paused_outbox_partitions(obs_worker, slow, 8) == 8
+    # a record this worker produces resumes its partition at once
+    client = connect("slow", streaming=True)
+    events = await stream_events(client, push_request("1", receiver.url, "tok-pause"))
+    await receiver.wait_for(lambda got: len(got) >= len(events), timeout=30)
+    assert [n.body for n in receiver.received] == events
+    assert await paused_outbox_partitions(obs_worker, slow, 8) == 8
+    # a record another producer writes (a worker that has just lost the partition) is
+    # found at the next check of the end offsets, and delivered
+    topic = binding.push_topic(slow)
+    partition = binding.partition_for(events[0]["task"]["contextId"], 8)
+    tp = TopicPartition(topic, partition)
+    consumer = AIOKafkaConsumer(bootstrap_servers=obs_worker.bootstrap_servers)
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        consumer.seek(tp, end - 1)
+        last = (await consumer.getmany(tp, timeout_ms=10_000))[tp][-1]
+    finally:
+        await consumer.stop()
+    producer = AIOKafkaProducer(bootstrap_servers=obs_worker.bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic, last.value, key=last.key, partition=partition, headers=list(last.headers)
+        )
+    finally:
+        await producer.stop()
+    await receiver.wait_for(lambda got: len(got) > len(events), timeout=30)
+    assert receiver.received[-1].body == json.loads(last.value) == events[-1]
+    assert await paused_outbox_partitions(obs_worker, slow, 8) == 8
 
 
 async def test_worker_killed_after_a_state_change_still_delivers(
