@@ -14,7 +14,8 @@ repeat. The modules, one job each:
 - :mod:`bench.load`: the closed-loop load generator run in load processes;
 - :mod:`bench.cell`: one measurement, its callers split over load processes, the
   servers' and the broker's CPU read around its window;
-- :mod:`bench.procstat`: CPU time and peak memory of a process from ``/proc``;
+- :mod:`bench.procstat`: CPU time and peak memory of a process, and the CPU time the
+  hypervisor stole, from ``/proc``;
 - :mod:`bench.servers`: starting and stopping the server processes by PID; finding the
   broker's process by its port;
 - :mod:`bench.profile`: reading the worker's pyinstrument session;

@@ -13,6 +13,7 @@ core in the window: the client, not the server, was the limit then.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -31,6 +32,9 @@ MIN_ROUNDS = 2
 START_MARGIN = 0.2
 #: Seconds a load process may take to open its client.
 PREPARE_TIMEOUT = 120.0
+#: Share of the machine's CPU time stolen by the hypervisor above which a cell's
+#: figures are not comparable with the others (the machine was slower then).
+STEAL_LIMIT = 0.05
 
 #: Waits for a load process's future (and checks the servers while it waits).
 Wait = Callable[[Future[Any], float], Any]
@@ -116,6 +120,8 @@ class CellResult:
         broker_cpu_seconds: CPU used by the broker in the window.
         client_cpu_seconds: CPU used in the window by each load process.
         server_peak_rss: Sum of the server processes' peak resident memory, bytes.
+        steal_seconds: CPU time stolen by the hypervisor in the window, all CPUs
+            together (:func:`bench.procstat.steal_seconds`).
     """
 
     cell: Cell
@@ -129,6 +135,7 @@ class CellResult:
     broker_cpu_seconds: float
     client_cpu_seconds: tuple[float, ...]
     server_peak_rss: int
+    steal_seconds: float
 
     @property
     def server_cpu_total(self) -> float:
@@ -175,6 +182,17 @@ class CellResult:
         return max(self.client_cpu_seconds) / self.seconds if self.seconds > 0 else math.nan
 
     @property
+    def steal_share(self) -> float:
+        """Stolen CPU time over the window's CPU time (1.0: every CPU, the whole window)."""
+        cpus = os.cpu_count() or 1
+        return self.steal_seconds / (self.seconds * cpus) if self.seconds > 0 else math.nan
+
+    @property
+    def slowed(self) -> bool:
+        """More than :data:`STEAL_LIMIT` of the window's CPU time was stolen."""
+        return self.steal_share > STEAL_LIMIT
+
+    @property
     def enough_rounds(self) -> bool:
         """At least :data:`MIN_ROUNDS` calls per caller completed in the window."""
         return self.tasks >= MIN_ROUNDS * self.cell.concurrency
@@ -205,9 +223,10 @@ def run_cell(cell: Cell, processes: Sequence[ProcessPoolExecutor], wait: Wait) -
     futures = [pool.submit(drive, window) for pool in pools]
     pids = (*cell.server_pids, cell.broker_pid)
     time.sleep(max(0.0, window.measured_start - time.monotonic()))
-    before, began = _cpu(pids), time.monotonic()
+    before, stolen, began = _cpu(pids), procstat.steal_seconds(), time.monotonic()
     time.sleep(max(0.0, window.end - time.monotonic()))
     after, seconds = _cpu(pids), time.monotonic() - began
+    stolen = procstat.steal_seconds() - stolen
     rss = sum(procstat.peak_rss_bytes(pid) for pid in cell.server_pids)
     loads: list[LoadResult] = [wait(f, CALL_TIMEOUT + 60) for f in futures]
     used = [b - a for a, b in zip(before, after, strict=True)]
@@ -223,4 +242,5 @@ def run_cell(cell: Cell, processes: Sequence[ProcessPoolExecutor], wait: Wait) -
         broker_cpu_seconds=used[-1],
         client_cpu_seconds=tuple(load.cpu_seconds for load in loads),
         server_peak_rss=rss,
+        steal_seconds=stolen,
     )

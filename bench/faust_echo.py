@@ -41,9 +41,7 @@ ownership = Ownership()
 table = cast(
     TrackedTable,
     app.tables.add(
-        TrackedTable(
-            app, name="echo", key_type=bytes, value_type=bytes, partitions=PARTITIONS
-        )
+        TrackedTable(app, name="echo", key_type=bytes, value_type=bytes, partitions=PARTITIONS)
     ),
 )
 table.ownership = ownership

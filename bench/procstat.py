@@ -1,4 +1,5 @@
-"""CPU time and peak resident memory of a process, read from ``/proc`` (Linux)."""
+"""CPU time and peak resident memory of a process, and the machine's stolen CPU time,
+read from ``/proc`` (Linux)."""
 
 from __future__ import annotations
 
@@ -32,3 +33,18 @@ def peak_rss_bytes(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise ValueError(f"no VmHWM in /proc/{pid}/status")
+
+
+def steal_seconds() -> float:
+    """CPU time the hypervisor has given to other guests while this machine's CPUs had
+    work to run (``steal``), summed over all CPUs since boot, in seconds.
+
+    On a virtual machine, steal is time the benchmark's processes wanted a CPU and
+    did not get one: a window with much of it measured a slower machine.
+
+    Raises:
+        OSError: no ``/proc/stat``.
+    """
+    # First line: "cpu  user nice system idle iowait irq softirq steal ..." (proc(5)).
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return int(fields[8]) / _CLOCK_TICKS if len(fields) > 8 else 0.0

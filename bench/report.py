@@ -180,6 +180,12 @@ def mode_table(results: Sequence[CellResult], mode: Mode) -> list[str]:
         if r.cell.duration > shortest
     ]
     lines += [
+        f"  {r.cell.target} c={r.cell.concurrency} repeat {r.cell.repeat}: {r.steal_share:.0%} of"
+        " the CPUs' time was stolen by the hypervisor: the machine was slower in this window"
+        for r in rows
+        if r.slowed
+    ]
+    lines += [
         f"  {r.cell.target} c={r.cell.concurrency} repeat {r.cell.repeat}: only {r.tasks} calls"
         f" completed in {r.seconds:.1f} s, fewer than {MIN_ROUNDS} per caller: its figures are"
         " rough"
@@ -386,6 +392,7 @@ def cell_record(result: CellResult) -> dict[str, Any]:
         "client_core_share": result.client_core_share,
         "client_bound": result.client_bound,
         "server_peak_rss_bytes": result.server_peak_rss,
+        "steal_share": result.steal_share,
     }
 
 

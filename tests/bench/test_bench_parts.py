@@ -19,10 +19,19 @@ import pytest
 import uvicorn
 import uvloop
 
+from bench import procstat
 from bench.cell import Cell, CellResult, Percentiles
 from bench.clients import ClientSpec, Mode
 from bench.http_server import build_app, peer_info
-from bench.report import Repeats, ResultsFile, p50, summary_line, tasks_per_s
+from bench.report import (
+    Repeats,
+    ResultsFile,
+    cell_record,
+    mode_table,
+    p50,
+    summary_line,
+    tasks_per_s,
+)
 from bench.run import BenchConfig, Harness, Sweep
 from bench.servers import pid_listening_on
 
@@ -87,7 +96,11 @@ def _cell(
 
 
 def _result(
-    cell: Cell, tasks: int = 100, p50_ms: float = 10.0, client_cpu: float = 1.0
+    cell: Cell,
+    tasks: int = 100,
+    p50_ms: float = 10.0,
+    client_cpu: float = 1.0,
+    steal_seconds: float = 0.0,
 ) -> CellResult:
     return CellResult(
         cell=cell,
@@ -101,6 +114,7 @@ def _result(
         broker_cpu_seconds=0.25,
         client_cpu_seconds=(client_cpu,) * cell.load_processes,
         server_peak_rss=1 << 20,
+        steal_seconds=steal_seconds,
     )
 
 
@@ -128,6 +142,27 @@ def test_a_window_needs_two_completed_calls_per_caller() -> None:
 def test_a_load_process_above_80_percent_of_a_core_makes_the_cell_client_bound() -> None:
     assert _result(_cell(), client_cpu=8.1).client_bound
     assert not _result(_cell(), client_cpu=7.9).client_bound
+
+
+def test_a_window_with_more_than_5_percent_of_the_cpus_stolen_is_named_in_the_report() -> None:
+    window_cpu = 10.0 * (os.cpu_count() or 1)  # _result's window is 10 s
+    slowed = _result(_cell(repeat=1), steal_seconds=0.06 * window_cpu)
+    fine = _result(_cell(repeat=0), steal_seconds=0.04 * window_cpu)
+
+    assert slowed.steal_share == pytest.approx(0.06)
+    assert slowed.slowed and not fine.slowed
+    http = _result(_cell("a2a-http"))
+    notes = [line for line in mode_table([fine, slowed, http], "stream") if "stolen" in line]
+    assert notes == [
+        "  faust-a2a c=64 repeat 1: 6% of the CPUs' time was stolen by the hypervisor:"
+        " the machine was slower in this window"
+    ]
+    assert cell_record(slowed)["steal_share"] == pytest.approx(0.06)
+
+
+def test_stolen_cpu_time_is_read_from_proc_stat() -> None:
+    first = procstat.steal_seconds()
+    assert 0.0 <= first <= procstat.steal_seconds()
 
 
 def test_medians_and_spread_over_repeats_and_the_summary_uses_medians() -> None:
