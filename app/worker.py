@@ -24,7 +24,7 @@ from faust.streams import _current_event
 from faust.types import TP, EventT, StreamT
 
 from agents.spec import AgentSpec
-from app import binding
+from app import binding, spinner
 from app.acks import OrderedAcks
 from app.auth import Authenticator
 from app.cards import agent_card, extended_agent_card, extended_card_modifier
@@ -132,7 +132,8 @@ def faust_app(settings: Settings, **options: Any) -> faust.App:
 
 
 def _graceful_worker(a2a: A2AWorker) -> type[faust.Worker]:
-    """Faust's ``Worker`` class, stopping ``a2a``'s executions gracefully on shutdown.
+    """Faust's ``Worker`` class (:class:`app.spinner.Worker`), stopping ``a2a``'s
+    executions gracefully on shutdown.
 
     On SIGTERM Faust stops the consumer and closes the tables before anything else, and
     it does not send ``on_partitions_revoked``; executions still running would then
@@ -142,7 +143,7 @@ def _graceful_worker(a2a: A2AWorker) -> type[faust.Worker]:
     then stops as Faust does.
     """
 
-    class GracefulWorker(faust.Worker):
+    class GracefulWorker(spinner.Worker):
         async def on_stop(self) -> None:
             self.app.flow_control.suspend()
             await a2a.hand_over(set(range(a2a.settings.partitions)))
