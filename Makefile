@@ -39,6 +39,7 @@ chaos: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy app tables agents bench
 
 ## bench: faust-a2a against a2a-sdk's HTTP server (QUICK=1 for a ~3 minute run).

@@ -83,7 +83,9 @@ _TASK_ID_RE = re.compile(r"^[0-9a-f]{32}\.(.+)$", re.DOTALL)
 
 def is_kafka_binding(protocol_binding: str) -> bool:
     """Whether an ``AgentInterface.protocol_binding`` names this binding (or a legacy alias)."""
-    return protocol_binding == KAFKA_PROTOCOL_BINDING or protocol_binding in LEGACY_PROTOCOL_BINDINGS
+    return (
+        protocol_binding == KAFKA_PROTOCOL_BINDING or protocol_binding in LEGACY_PROTOCOL_BINDINGS
+    )
 
 
 def requests_topic(agent: str) -> str:

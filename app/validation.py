@@ -23,7 +23,6 @@ from google.protobuf.message import Message
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-
 def _is_repeated(field: FieldDescriptor) -> bool:
     """``field.is_repeated`` (protobuf >= 6.31; protobuf 7 dropped ``label``)."""
     is_repeated = getattr(field, "is_repeated", None)

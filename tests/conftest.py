@@ -52,7 +52,9 @@ def worker(
     )
     process.start()
     asyncio.run(
-        wait_for_cards(bootstrap_servers, {"data", "cs", "balance", "slow", "turns", "faulty", "probe"})
+        wait_for_cards(
+            bootstrap_servers, {"data", "cs", "balance", "slow", "turns", "faulty", "probe"}
+        )
     )
     yield process
     process.stop()

@@ -616,9 +616,7 @@ def _clear_failure(call: Call) -> bool:
     )
 
 
-def _unsettled(
-    calls: Sequence[Call], stored: dict[str, _Stored], dead: Mapping[str, str]
-) -> int:
+def _unsettled(calls: Sequence[Call], stored: dict[str, _Stored], dead: Mapping[str, str]) -> int:
     """Conversations not over yet: a task not terminal, or no task although the
     request may still be waiting in its topic (no clear failure, no dead letter)."""
     count = 0
@@ -790,7 +788,9 @@ def _fill(
         if call.context_id in dead:
             report.dead_lettered += 1
             reason = dead[call.context_id] or "?"
-            report.dead_lettered_by_reason[reason] = report.dead_lettered_by_reason.get(reason, 0) + 1
+            report.dead_lettered_by_reason[reason] = (
+                report.dead_lettered_by_reason.get(reason, 0) + 1
+            )
         if tasks is None:
             report.audit_errors += 1
             continue

@@ -11,8 +11,6 @@ from support.probes import register_probes
 from support.slow_agent import SPEC as SLOW
 from support.turns_agent import FAULTY, TURNS
 
-worker = create_worker(
-    {**AGENTS, **{spec.name: spec for spec in (SLOW, TURNS, FAULTY, PROBE)}}
-)
+worker = create_worker({**AGENTS, **{spec.name: spec for spec in (SLOW, TURNS, FAULTY, PROBE)}})
 register_probes(worker)
 app = worker.app
