@@ -153,6 +153,12 @@ class Consumer(faust_aiokafka.Consumer):
         super().resume_partitions(tpset)
         self.set_fetching(tpset, True)
 
+    @property
+    def controls_fetching(self) -> bool:
+        """Whether :meth:`set_fetching` pauses aiokafka's fetching (the inline consumer);
+        on Faust's consumer thread it does nothing."""
+        return isinstance(self._thread, InlineConsumerThread)
+
     def set_fetching(self, tps: Iterable[TP], fetching: bool) -> None:
         """Resumes (or pauses) aiokafka's fetching of ``tps`` alone, on the inline
         consumer; Faust's own pause of a partition (it stops handing its records out)

@@ -43,7 +43,7 @@ class OutboxFetching:
 
     Args:
         app: The worker's Faust app (its consumer is :class:`app.kafka_driver.Consumer`
-            on the worker's loop; with another consumer nothing is paused).
+            on the worker's loop; on Faust's consumer thread nothing is paused).
         agents: The hosted agents (their outbox topics are ``agent.<name>.push``).
         partitions: Partitions of every outbox topic (murmur2 of the record key picks
             one, as Kafka's default partitioner does).
@@ -93,7 +93,7 @@ class OutboxFetching:
         check asked for the end offsets; resumes the others. A Kafka error leaves
         every partition as it is until the next check."""
         consumer = self._app.consumer
-        if not isinstance(consumer, Consumer):
+        if not isinstance(consumer, Consumer) or not consumer.controls_fetching:
             return
         tps = [tp for tp in consumer.assignment() if tp.topic in self._agents]
         if not tps:
@@ -121,7 +121,7 @@ class OutboxFetching:
     def _set_fetching(self, tps: list[TP], fetching: bool) -> None:
         """Pauses or resumes ``tps`` and counts the agents' paused outbox partitions."""
         consumer = self._app.consumer
-        if not tps or not isinstance(consumer, Consumer):
+        if not tps or not isinstance(consumer, Consumer) or not consumer.controls_fetching:
             return
         consumer.set_fetching(tps, fetching)
         if fetching:

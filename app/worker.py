@@ -120,6 +120,9 @@ def faust_app(settings: Settings, **options: Any) -> faust.App:
         # (stale metadata); a short metadata age makes the consumer see them and
         # rebalance within seconds instead of Kafka's default 5 minutes.
         consumer_metadata_max_age_ms=3000,
+        # No Faust leader election: nothing here runs ``on_leader``, and its one-partition
+        # topic would be in every fetch of every worker (Faust's own advice).
+        topic_disable_leader=True,
         **options,
         **settings.kafka.faust_settings(),
     )
