@@ -345,7 +345,8 @@ class Harness:
         load_processes: int,
         longer_windows: int | None = None,
     ) -> CellResult:
-        """Runs one cell of ``target`` (faust-a2a: against every worker).
+        """Runs one cell of ``target`` (faust-a2a: against every worker; a2a-sdk's HTTP
+        server: against a fresh process, :meth:`HttpDeployment.restart`).
 
         A cell in which fewer than :data:`bench.cell.MIN_ROUNDS` calls per caller
         completed within the window and none failed is measured again with a window
@@ -356,6 +357,9 @@ class Harness:
         """
         load_processes = min(load_processes, concurrency)
         self._grow_load(load_processes)
+        deployment = self.deployments[target]
+        if isinstance(deployment, HttpDeployment):
+            deployment.restart()
         cell = self._cell(
             target,
             mode,

@@ -7,6 +7,7 @@ tested is which cells it asks for, in which order, with how many load processes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import socket
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 import pytest
 import uvicorn
 import uvloop
@@ -34,6 +36,7 @@ from bench.report import (
 )
 from bench.run import BenchConfig, Harness, Sweep
 from bench.servers import pid_listening_on
+from bench.targets import Context, HttpDeployment
 
 
 def test_the_process_listening_on_a_port_is_found_by_it() -> None:
@@ -250,3 +253,35 @@ def test_a_client_bound_cell_is_measured_again_with_one_more_load_process(
     assert kept_http.client_bound  # still bound at the most allowed: the report says so
     assert len(sweep.redone) == 2 * (1 + 2)  # raw x1; http x1 and x2; both modes
     assert sweep.load_processes("raw-kafka", "stream", 64) == 2
+
+
+def test_a_restarted_http_peer_is_a_fresh_process_with_an_empty_task_store(
+    tmp_path: Path,
+) -> None:
+    """``HttpDeployment.restart``: the harness restarts a2a-sdk's HTTP server before each
+    of its cells, so that no cell measures a store grown by the ones before."""
+    with contextlib.ExitStack() as stack:
+        ctx = Context("127.0.0.1:1", tmp_path, "test", tmp_path / "profile", stack)
+        deployment = HttpDeployment(ctx, "a2a-http", loop="uvloop", http="httptools")
+        deployment.wait_ready()
+        first, first_url = deployment.server, deployment.client.address
+        task = _jsonrpc(first_url, "SendMessage", {"message": _MESSAGE})["result"]["task"]
+        assert _jsonrpc(first_url, "GetTask", {"id": task["id"]})["result"]["id"] == task["id"]
+
+        deployment.restart()
+
+        assert deployment.server.pid != first.pid
+        with pytest.raises(RuntimeError, match="exited"):
+            first.check_alive()
+        missing = _jsonrpc(deployment.client.address, "GetTask", {"id": task["id"]})
+        assert missing["error"]["code"] == -32001  # TaskNotFoundError
+
+
+_MESSAGE = {"messageId": "m-1", "role": "ROLE_USER", "parts": [{"text": "hi"}]}
+
+
+def _jsonrpc(url: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One JSON-RPC call to a2a-sdk's HTTP server; its response body."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    response = httpx.post(url, json=body, headers={"A2A-Version": "1.0"}, timeout=10)
+    return cast(dict[str, Any], response.json())
