@@ -7,11 +7,13 @@ is (faust-streaming #606, open; with a committed offset it lets a gap of exactly
 record through). So a record Faust never hands to the agent is committed past as soon
 as a later one is acked, and it is never read again: its request is lost.
 
-Faust does drop records: after a rebalance its ``Recovery`` resumes the flow, seeks to
-the committed offsets, then resumes the flow again, and every resume clears the
-streams' buffers (``mode``'s ``FlowControlEvent.resume``); records fetched in between
-are cleared while Faust's read offset is already past them (seen in chaos runs: a
-request in the topic, never answered, no task).
+Faust does drop records of its streams (the push outbox's; request records skip the
+streams, ``app.kafka_driver.Transport.deliver_directly``): after a rebalance its
+``Recovery`` resumes the flow, seeks to the committed offsets, then resumes the flow
+again, and every resume clears the streams' buffers (``mode``'s
+``FlowControlEvent.resume``); records fetched in between are cleared while Faust's read
+offset is already past them (seen in chaos runs: a request in the topic, never
+answered, no task).
 
 :class:`OrderedAcks` therefore acks a partition's records only in offset order and only
 from the offset reading resumed at (:meth:`OrderedAcks.resume_at`, told by

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, cast
 
 import aiokafka
@@ -48,6 +48,10 @@ from mode.utils.futures import maybe_async
 from app.kafka_config import DURABLE_PRODUCER_OPTIONS
 
 logger = logging.getLogger(__name__)
+
+#: Takes one record fetched by the worker's consumer (:meth:`Transport.deliver_directly`).
+#: The fetch loop awaits it before the record after it, so waiting here is backpressure.
+RecordHandler = Callable[[Message], Awaitable[None]]
 
 
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -130,15 +134,32 @@ class Consumer(faust_aiokafka.Consumer):
         pending[tp] = min(offset, pending.get(tp, offset))
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
-        """Faust's fetch of the next batch, after the seeks :meth:`read_again` asked for."""
+        """Faust's fetch of the next batch, after the seeks :meth:`read_again` asked for.
+
+        A record of a topic delivered directly (:meth:`Transport.deliver_directly`) is
+        not yielded to Faust's conductor: it is tracked as Faust's stream would
+        (``track_message``), awaited in its handler, and its offset becomes the
+        partition's read offset, as ``_drain_messages`` does after a delivery. A record
+        below the read offset was sought past and is dropped, by the same rule.
+        """
         if self._read_again:
             pending, self._read_again = self._read_again, None
             assigned = self.assignment()
             for tp, offset in pending.items():
                 if tp in assigned:
                     await self.seek(tp, offset)
-        async for item in super().getmany(timeout):
-            yield item
+        handlers = cast(Transport, self.transport).direct_handlers
+        read_offsets = self._read_offset
+        async for tp, message in super().getmany(timeout):
+            handler = handlers.get(tp.topic)
+            if handler is None:
+                yield tp, message
+                continue
+            read_offset = read_offsets.get(tp)
+            if read_offset is None or message.offset >= read_offset:
+                self.track_message(message)
+                await handler(message)
+                read_offsets[tp] = message.offset
 
     def pause_partitions(self, tps: Iterable[TP]) -> None:
         """Faust's pause (its records are not handed out), and on the inline consumer
@@ -222,9 +243,27 @@ class Transport(faust_aiokafka.Transport):
         consumer_thread: Whether the worker's consumer runs in Faust's own thread
             (:class:`ConsumerThread`) instead of on the worker's loop
             (:class:`InlineConsumerThread`); default ``False``.
+        direct_handlers: Topic name → the handler its records are delivered to
+            (:meth:`deliver_directly`).
     """
 
     Consumer = Consumer
     Producer = Producer
     fetch_max_wait_ms: int = 100
     consumer_thread: bool = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.direct_handlers: dict[str, RecordHandler] = {}
+
+    def deliver_directly(self, topic: str, handler: RecordHandler) -> None:
+        """Hands every record the worker's consumer fetches from ``topic`` to
+        ``handler``, in offset order per partition, instead of to a Faust stream.
+
+        The topic must still be subscribed (``app.topics.add``). Faust's flow control
+        and rebalances apply as to a stream: a fetched batch is cut short when the flow
+        stops or the consumer generation changes, and records below a partition's read
+        offset (sought past) are dropped. ``handler`` acks each record through
+        ``faust.Event.ack`` for Faust to commit its offset.
+        """
+        self.direct_handlers[topic] = handler

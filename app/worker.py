@@ -1,7 +1,8 @@
-"""The Faust app: one Faust agent per hosted A2A agent, A2A state in Faust tables.
+"""The Faust app: each hosted A2A agent's requests served off Kafka, A2A state in Faust tables.
 
-Reading order, as in Faust's own examples: tables → request topics → the agents that
-serve them (:mod:`app.kafka_handler` over :mod:`app.handler`) → partitions assigned
+Reading order, as in Faust's own examples: tables → request topics and what serves them
+(the consumer hands each record straight to :mod:`app.kafka_handler` over
+:mod:`app.handler`, :meth:`A2AWorker._serve`) → partitions assigned
 (recovery of orphaned tasks) and revoked (hand-over) → start-up (topics, AgentCards in
 ``agent.registry``) → web views (:mod:`app.views`) and CLI commands (:mod:`app.commands`).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -21,7 +22,7 @@ from a2a.types import AgentCard
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 from faust.exceptions import ProducerSendError
 from faust.streams import _current_event
-from faust.types import TP, EventT, StreamT
+from faust.types import TP, EventT, Message, StreamT
 
 from agents.spec import AgentSpec
 from app import binding, spinner
@@ -31,7 +32,7 @@ from app.cards import agent_card, extended_agent_card, extended_card_modifier
 from app.event_loop import choose_event_loop
 from app.executions import Executions
 from app.handler import LeanRequestHandler
-from app.kafka_driver import Consumer, Transport
+from app.kafka_driver import Consumer, RecordHandler, Transport
 from app.kafka_handler import KafkaHandler, OutgoingRecord, RequestRecord
 from app.logs import install as install_kafka_log_filter
 from app.offsets import guard_request_offsets
@@ -291,7 +292,10 @@ class A2AWorker:
             partitions=self.settings.partitions,
             internal=True,  # Faust creates it with the changelogs' partition count
         )
-        self.app.agent(topic, name=f"a2a.{spec.name}")(self._serve(kafka_handler))
+        self.app.topics.add(topic)
+        cast(Transport, self.app.transport).deliver_directly(
+            topic.get_topic_name(), self._serve(kafka_handler)
+        )
         register_push_delivery(
             self.app, spec.name, push_configs, self.settings, self.acks, self.push_guard
         )
@@ -318,50 +322,59 @@ class A2AWorker:
             record.topic, record.key, record.value, record.partition, None, record.headers
         )
 
-    def _serve(self, handler: KafkaHandler) -> Callable[[StreamT], Awaitable[None]]:
-        """The Faust agent of one A2A agent: bounded concurrent handling, ordered acks.
+    def _serve(self, handler: KafkaHandler) -> RecordHandler:
+        """Takes the request records of one A2A agent, as the consumer fetches them
+        (:meth:`app.kafka_driver.Transport.deliver_directly`): bounded concurrent
+        handling, ordered acks.
 
         Each record is handled in its own asyncio task (at most ``max_in_flight`` at a
-        time) so a long execution does not stall its partition. A record is acked
-        once its answer (or dead letter) is acknowledged by Kafka and every earlier
-        record of its partition since reading resumed is acked
+        time; the fetch loop waits for a free slot) so a long execution does not stall
+        its partition. A record fetched before a rebalance that happened while it
+        waited for a slot is left to the partition's owner, as Faust's streams skip
+        it. A record is acked once its answer (or dead letter) is acknowledged by
+        Kafka and every earlier record of its partition since reading resumed is acked
         (:class:`app.acks.OrderedAcks`), so an offset is committed only past answered
         records (at-least-once; a redelivered message is answered from its task, see
-        ``app.handler``). A record taken past one that never arrived (Faust dropped it)
-        makes the partition be read again from the missing offset. A record whose
-        partition was handed over is not acked: its new owner answers it.
+        ``app.handler``). A record taken past one that never arrived makes the
+        partition be read again from the missing offset. A record whose partition was
+        handed over is not acked: its new owner answers it.
         """
-        max_in_flight = self.settings.max_in_flight
+        app = self.app
+        slots = asyncio.Semaphore(self.settings.max_in_flight)
+        in_flight: set[asyncio.Task[None]] = set()
 
-        async def serve(stream: StreamT) -> None:
-            slots = asyncio.Semaphore(max_in_flight)
-            in_flight: set[asyncio.Task[None]] = set()
+        async def handle(event: EventT) -> None:
+            pin_current_event(event)
+            message = event.message
+            record = RequestRecord(
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                key=message.key,
+                value=message.value,
+                headers=tuple(cast(list[tuple[str, bytes]], message.headers or [])),
+            )
+            try:
+                if await self._answer(handler, record):
+                    self.acks.done(event)
+            finally:
+                slots.release()
 
-            async def handle(event: EventT) -> None:
-                pin_current_event(event)
-                message = event.message
-                record = RequestRecord(
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                    key=message.key,
-                    value=message.value,
-                    headers=tuple(cast(list[tuple[str, bytes]], message.headers or [])),
-                )
-                try:
-                    if await self._answer(handler, record):
-                        self.acks.done(event)
-                finally:
-                    slots.release()
+        async def take(message: Message) -> None:
+            await slots.acquire()
+            if (
+                not app.flow_control.is_active()
+                or message.generation_id != app.consumer_generation_id
+            ):
+                slots.release()
+                return
+            event = faust.Event(app, message.key, message.value, message.headers, message)
+            self.acks.taken(event)
+            task = asyncio.create_task(handle(event))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
 
-            async for event in cast(faust.Stream, stream).noack().events():
-                await slots.acquire()
-                self.acks.taken(event)
-                task = asyncio.create_task(handle(event))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
-
-        return serve
+        return take
 
     async def _answer(self, handler: KafkaHandler, record: RequestRecord) -> bool:
         """Handles ``record`` until it is answered; ``False`` if it was handed over.
