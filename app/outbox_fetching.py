@@ -92,8 +92,8 @@ class OutboxFetching:
         out (its position is its end offset) and that no produce touched since this
         check asked for the end offsets; resumes the others. A Kafka error leaves
         every partition as it is until the next check."""
-        consumer = self._app.consumer
-        if not isinstance(consumer, Consumer) or not consumer.controls_fetching:
+        consumer = self._fetching_consumer()
+        if consumer is None:
             return
         tps = [tp for tp in consumer.assignment() if tp.topic in self._agents]
         if not tps:
@@ -118,10 +118,18 @@ class OutboxFetching:
         self._set_fetching(paused, False)
         self._set_fetching(fetched, True)
 
+    def _fetching_consumer(self) -> Consumer | None:
+        """The worker's consumer when it can pause aiokafka's fetching (the inline
+        :class:`app.kafka_driver.Consumer`), else ``None``."""
+        consumer = self._app.consumer
+        if isinstance(consumer, Consumer) and consumer.controls_fetching:
+            return consumer
+        return None
+
     def _set_fetching(self, tps: list[TP], fetching: bool) -> None:
         """Pauses or resumes ``tps`` and counts the agents' paused outbox partitions."""
-        consumer = self._app.consumer
-        if not tps or not isinstance(consumer, Consumer) or not consumer.controls_fetching:
+        consumer = self._fetching_consumer()
+        if not tps or consumer is None:
             return
         consumer.set_fetching(tps, fetching)
         if fetching:

@@ -368,7 +368,7 @@ class A2AWorker:
             ):
                 slots.release()
                 return
-            event = faust.Event(app, message.key, message.value, message.headers, message)
+            event = app.create_event(message.key, message.value, message.headers, message)
             self.acks.taken(event)
             task = asyncio.create_task(handle(event))
             in_flight.add(task)

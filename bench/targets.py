@@ -188,9 +188,15 @@ class HttpDeployment:
 
     def __init__(self, ctx: Context, name: str, *, loop: str, http: str) -> None:
         self._ctx, self._name, self._loop, self._http = ctx, name, loop, http
-        self.server = ctx.start(HttpServerProcess(ctx.base_dir, name, loop=loop, http=http))
-        self.client = ClientSpec("a2a-jsonrpc", endpoint(self.server.port))
         self.peer: dict[str, str] = {}
+        self._start()
+
+    def _start(self) -> None:
+        """Starts a server process on a free port and points :attr:`client` at it."""
+        self.server = self._ctx.start(
+            HttpServerProcess(self._ctx.base_dir, self._name, loop=self._loop, http=self._http)
+        )
+        self.client = ClientSpec("a2a-jsonrpc", endpoint(self.server.port))
 
     def restart(self) -> None:
         """Replaces the server with a fresh process and waits until it serves.
@@ -204,10 +210,7 @@ class HttpDeployment:
             RuntimeError: the new server did not come up.
         """
         self.server.stop()
-        self.server = self._ctx.start(
-            HttpServerProcess(self._ctx.base_dir, self._name, loop=self._loop, http=self._http)
-        )
-        self.client = ClientSpec("a2a-jsonrpc", endpoint(self.server.port))
+        self._start()
         self.wait_ready()
 
     def processes(self) -> Sequence[ServerProcess]:
