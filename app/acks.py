@@ -80,14 +80,20 @@ class _Partition:
             acked += 1
         return acked
 
-    def missing(self) -> int | None:
-        """The first offset from ``next_offset`` up to ``highest`` that was not taken."""
+    def missing(self, below: int) -> int | None:
+        """The first offset from ``next_offset`` up to ``below`` (the record just taken)
+        that was not taken.
+
+        Only offsets below the record just taken count: records read again after a
+        seek back arrive in order, below the highest offset taken, and the ones not
+        taken yet are still coming.
+        """
         if self.next_offset is None or len(self.records) > self.highest - self.next_offset:
             return None
         offset = self.next_offset
-        while offset in self.records:
+        while offset < below and offset in self.records:
             offset += 1
-        return offset if offset < self.highest else None
+        return offset if offset < below else None
 
 
 class OrderedAcks:
@@ -139,7 +145,7 @@ class OrderedAcks:
             return None
         partition.records.setdefault(offset, _Taken(event))
         partition.highest = max(partition.highest, offset)
-        reread = self._reread(message.tp, partition)
+        reread = self._reread(message.tp, partition, offset)
         if reread is not None and self._read_again is not None:
             self._read_again(message.tp, reread)
         return reread
@@ -165,8 +171,8 @@ class OrderedAcks:
         for tp in [tp for tp in self._partitions if tp.partition in numbers]:
             del self._partitions[tp]
 
-    def _reread(self, tp: TP, partition: _Partition) -> int | None:
-        missing = partition.missing()
+    def _reread(self, tp: TP, partition: _Partition, taken: int) -> int | None:
+        missing = partition.missing(taken)
         if missing is None:
             return None
         now, wait = time.monotonic(), REREAD_INTERVAL
@@ -182,7 +188,7 @@ class OrderedAcks:
             tp.topic,
             tp.partition,
             missing,
-            partition.highest,
+            taken,
             missing,
         )
         return missing

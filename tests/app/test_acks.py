@@ -81,6 +81,21 @@ def test_a_dropped_record_is_read_again_and_nothing_is_acked_past_it() -> None:
     assert log == [0, 1, 2]
 
 
+def test_records_read_again_in_order_ask_for_no_further_read() -> None:
+    """Offset 5 arrives before 1-4: one read from 1. The records read again then arrive
+    in order, each with every earlier one taken, and ask for nothing more (the ones
+    after them are still coming, not dropped)."""
+    acks, log = OrderedAcks(), []
+    acks.resume_at({TOPIC: 0})
+    events = _events(TOPIC, range(6), log)
+    assert acks.taken(events[0]) is None  # type: ignore[arg-type]
+    assert acks.taken(events[5]) == 1  # type: ignore[arg-type]
+    assert [acks.taken(e) for e in events[1:5]] == [None] * 4  # type: ignore[arg-type]
+    for event in events:
+        acks.done(event)  # type: ignore[arg-type]
+    assert log == list(range(6))
+
+
 def test_reads_of_an_offset_that_does_not_arrive_back_off(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
