@@ -32,6 +32,7 @@ from app.cards import agent_card, extended_agent_card, extended_card_modifier
 from app.event_loop import choose_event_loop
 from app.executions import Executions
 from app.handler import LeanRequestHandler
+from app.heap import freeze_startup_heap
 from app.kafka_driver import Consumer, RecordHandler, Transport
 from app.kafka_handler import KafkaHandler, OutgoingRecord, RequestRecord
 from app.logs import install as install_kafka_log_filter
@@ -136,7 +137,8 @@ def faust_app(settings: Settings, **options: Any) -> faust.App:
 
 
 def _graceful_worker(a2a: A2AWorker) -> type[faust.Worker]:
-    """Faust's ``Worker`` class (:class:`app.spinner.Worker`), stopping ``a2a``'s
+    """Faust's ``Worker`` class (:class:`app.spinner.Worker`), freezing the startup heap
+    once started (:func:`app.heap.freeze_startup_heap`) and stopping ``a2a``'s
     executions gracefully on shutdown.
 
     On SIGTERM Faust stops the consumer and closes the tables before anything else, and
@@ -148,6 +150,10 @@ def _graceful_worker(a2a: A2AWorker) -> type[faust.Worker]:
     """
 
     class GracefulWorker(spinner.Worker):
+        async def on_startup_finished(self) -> None:
+            await super().on_startup_finished()
+            logger.info("froze %d objects of the startup heap", freeze_startup_heap())
+
         async def on_stop(self) -> None:
             self.app.flow_control.suspend()
             await a2a.hand_over(set(range(a2a.settings.partitions)))

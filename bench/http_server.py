@@ -6,18 +6,23 @@ its ``InMemoryTaskStore`` and the Starlette routes of ``create_jsonrpc_routes``,
 under uvicorn, in one process on 127.0.0.1 — the way a2a-sdk serves an agent over
 HTTP. By default uvicorn runs on uvloop with httptools' parser, as deployments do
 (``uvicorn[standard]``); naming them rather than uvicorn's ``auto`` makes a missing
-one fail instead of silently falling back to asyncio and h11. Stops on SIGTERM or
-SIGINT.
+one fail instead of silently falling back to asyncio and h11. Once started it freezes
+its startup heap (:func:`app.heap.freeze_startup_heap`), as a faust-a2a worker does.
+Stops on SIGTERM or SIGINT.
 
 ``GET /bench/peer`` answers what the server really runs on: the running event
-loop's class and the HTTP protocol class uvicorn loaded (``{"loop": "uvloop",
-"http": "httptools", "loop_class": …, "http_class": …}``).
+loop's class, the HTTP protocol class uvicorn loaded and how many objects the
+collector holds frozen (``{"loop": "uvloop", "http": "httptools", "loop_class": …,
+"http_class": …, "frozen_objects": …}``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
+from collections.abc import AsyncIterator
 
 import uvicorn
 from a2a.server.request_handlers import DefaultRequestHandler
@@ -28,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from app.heap import freeze_startup_heap
 from bench.agent import EchoExecutor, http_card
 
 HOST = "127.0.0.1"
@@ -57,7 +63,7 @@ def peer_info(config: uvicorn.Config) -> dict[str, str]:
     ``loop`` is the top package of the running event loop's class (``uvloop`` or
     ``asyncio``); ``http`` is the module of the HTTP protocol class uvicorn
     instantiates per connection, without uvicorn's ``_impl`` suffix (``httptools``
-    or ``h11``).
+    or ``h11``); ``frozen_objects`` counts the collector's permanent generation.
     """
     loop_class = type(asyncio.get_running_loop())
     http_class: type = config.http_protocol_class
@@ -66,6 +72,7 @@ def peer_info(config: uvicorn.Config) -> dict[str, str]:
         "http": http_class.__module__.rpartition(".")[2].removesuffix("_impl"),
         "loop_class": _qualified(loop_class),
         "http_class": _qualified(http_class),
+        "frozen_objects": str(gc.get_freeze_count()),
     }
 
 
@@ -81,7 +88,14 @@ def build_app(port: int) -> Starlette:
     async def peer(request: Request) -> JSONResponse:
         return JSONResponse(peer_info(request.app.state.uvicorn_config))
 
-    return Starlette(routes=[Route(PEER_PATH, peer), *create_jsonrpc_routes(handler, PATH)])
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        freeze_startup_heap()
+        yield
+
+    return Starlette(
+        routes=[Route(PEER_PATH, peer), *create_jsonrpc_routes(handler, PATH)], lifespan=lifespan
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -174,6 +174,7 @@ class FaustDeployment:
             f"request handler ({HANDLER_VARIABLE})": handler,
             "worker producer acks": config["producer_acks"],
             "worker event loop": config["event_loop"],
+            "startup heap frozen (objects)": config["frozen_objects"],
             "task store": f"Faust tables ({settings['store']}) with changelog topics",
             "client": f"KafkaTransport, fetch.max.wait.ms {echo.FETCH_MAX_WAIT_MS}",
         }
@@ -228,6 +229,7 @@ class HttpDeployment:
             "uvicorn http": self.peer["http_class"],
             "request handler": "a2a-sdk DefaultRequestHandler",
             "task store": "InMemoryTaskStore (nothing persisted), fresh for each cell",
+            "startup heap frozen (objects)": int(self.peer["frozen_objects"]),
             "keep-alive s": KEEP_ALIVE,
             "client": "a2a-sdk JSON-RPC client, one httpx connection per caller",
         }

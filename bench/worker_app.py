@@ -10,6 +10,7 @@ the running worker was configured with (:func:`worker_config`).
 """
 
 import asyncio
+import gc
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -32,8 +33,9 @@ def worker_config(worker: A2AWorker) -> dict[str, Any]:
     ``settings`` (every field of its :class:`app.settings.Settings`), ``env_vars``
     (the environment variable of each field, :data:`app.settings.ENV_VARS`), the
     ``fetch_max_wait_ms`` of the Faust transport that builds its consumer
-    (:mod:`app.kafka_driver`), the Faust producer's ``acks``, and the module of the
-    running event loop's class (``event_loop``: ``uvloop`` or ``asyncio.unix_events``).
+    (:mod:`app.kafka_driver`), the Faust producer's ``acks``, the module of the
+    running event loop's class (``event_loop``: ``uvloop`` or ``asyncio.unix_events``)
+    and how many objects the collector holds frozen (``frozen_objects``, :mod:`app.heap`).
     Call it on the worker's loop.
     """
     return {
@@ -42,6 +44,7 @@ def worker_config(worker: A2AWorker) -> dict[str, Any]:
         "env_vars": ENV_VARS,
         "consumer_fetch_max_wait_ms": cast(Transport, worker.app.transport).fetch_max_wait_ms,
         "producer_acks": worker.app.conf.producer_acks,
+        "frozen_objects": gc.get_freeze_count(),
     }
 
 

@@ -277,6 +277,16 @@ def test_a_restarted_http_peer_is_a_fresh_process_with_an_empty_task_store(
         assert missing["error"]["code"] == -32001  # TaskNotFoundError
 
 
+def test_the_http_peer_freezes_its_startup_heap_as_a_worker_does(tmp_path: Path) -> None:
+    """``bench.http_server``: the peer gets the worker's tuning of the collector
+    (``app.heap``), and the report says so."""
+    with contextlib.ExitStack() as stack:
+        ctx = Context("127.0.0.1:1", tmp_path, "test", tmp_path / "profile", stack)
+        deployment = HttpDeployment(ctx, "a2a-http", loop="uvloop", http="httptools")
+        deployment.wait_ready()
+        assert deployment.facts()["startup heap frozen (objects)"] > 50_000
+
+
 _MESSAGE = {"messageId": "m-1", "role": "ROLE_USER", "parts": [{"text": "hi"}]}
 
 
