@@ -93,6 +93,12 @@ Recovery = Literal["rerun", "fail"]
 #: States after which a blocking ``SendMessage`` answers (A2A 1.0 §3.1.1).
 _ANSWER_STATES = TERMINAL_TASK_STATES | INTERRUPTED_TASK_STATES
 
+#: Event-loop steps the worker's producer takes to put a flushed table write on the
+#: wire: Faust's producer buffer task, then aiokafka's accumulator waiter, sender and
+#: produce-request task, with what they await. Seven with faust-streaming 0.15 and
+#: aiokafka 0.12, and one to spare; ``tests/system/test_claims.py`` notices a change.
+PRODUCER_STEPS = 8
+
 #: The status message of a task ended by the ``fail`` recovery.
 ORPHAN_MESSAGE = (
     "The worker running this task stopped before the task finished; "
@@ -433,7 +439,7 @@ class LeanRequestHandler(RequestHandler):
         assert execution is not None and queue is not None
         result: Snapshot | None = None
         try:
-            while (item := await queue.get()) is not END:
+            while (item := await self._next(queue)) is not END:
                 if isinstance(item, BaseException):
                     raise item
                 event, task = item
@@ -475,7 +481,7 @@ class LeanRequestHandler(RequestHandler):
             yield _limited(snapshot, params)
             return
         assert execution is not None and queue is not None
-        async for event in _follow(execution, queue, params):
+        async for event in self._follow(execution, queue, params):
             yield event
 
     @validated
@@ -550,7 +556,7 @@ class LeanRequestHandler(RequestHandler):
             yield snapshot
             return
         assert execution is not None and queue is not None
-        async for event in _follow(execution, queue, None):
+        async for event in self._follow(execution, queue, None):
             yield event
 
     # -- recovery ----------------------------------------------------------------------
@@ -653,6 +659,11 @@ class LeanRequestHandler(RequestHandler):
                 related_tasks=await self._earlier_tasks(conversation, task_id, context),
             )
             execution = self._execute(request, task, message_to_save=message if task else None)
+            if task is None:
+                # A new task has no push config but the one its request set above.
+                execution.has_push_configs = params.configuration.HasField(
+                    "task_push_notification_config"
+                )
         finally:
             self._starting.discard(task_id)
         return execution, execution.subscribers[0], None
@@ -791,6 +802,44 @@ class LeanRequestHandler(RequestHandler):
             execution.subscribers.clear()
             self._executions.discard(execution)
 
+    async def _follow(
+        self,
+        execution: Execution,
+        queue: asyncio.Queue[Item],
+        params: SendMessageRequest | None,
+    ) -> AsyncGenerator[Event]:
+        """The events of a followed execution; a Task event is the task as applied."""
+        try:
+            while (item := await self._next(queue)) is not END:
+                if isinstance(item, BaseException):
+                    raise item
+                event, task = item
+                if isinstance(event, Task) and task is not None:
+                    yield _limited(task, params) if params is not None else task
+                else:
+                    yield event
+        finally:
+            execution.unsubscribe(queue)
+
+    async def _next(self, queue: asyncio.Queue[Item]) -> Item:
+        """The next item of a followed execution.
+
+        An item that had to be waited for comes from a step of the executor, whose
+        table writes ``WriteBehind`` flushes right after that step. The call's answer
+        waits for those writes to be acknowledged anyway (``Changelogs.acknowledged``),
+        so when the worker runs no other execution the call first lets the producer put
+        them on the wire (:data:`PRODUCER_STEPS` steps of the event loop) and only then
+        spends CPU on its answer: encoding overlaps the broker's round trip instead of
+        delaying the write. Under load other calls fill those steps, and nothing waits.
+        """
+        if not queue.empty():
+            return queue.get_nowait()
+        item = await queue.get()
+        if self._writes is not None and len(self._executions) <= 1:
+            for _ in range(PRODUCER_STEPS):
+                await asyncio.sleep(0)
+        return item
+
     # -- stores ------------------------------------------------------------------------
 
     async def save(self, task: Task, context: ServerCallContext, *, new: bool = False) -> None:
@@ -878,23 +927,6 @@ def _attach(execution: Execution) -> asyncio.Queue[Item]:
     """A queue that gets the execution's task as it stands, then its further events."""
     task = execution.task
     return execution.subscribe(None if task is None else (task, _copy(task)))
-
-
-async def _follow(
-    execution: Execution, queue: asyncio.Queue[Item], params: SendMessageRequest | None
-) -> AsyncGenerator[Event]:
-    """The events of a followed execution; a Task event is the task as applied."""
-    try:
-        while (item := await queue.get()) is not END:
-            if isinstance(item, BaseException):
-                raise item
-            event, task = item
-            if isinstance(event, Task) and task is not None:
-                yield _limited(task, params) if params is not None else task
-            else:
-                yield event
-    finally:
-        execution.unsubscribe(queue)
 
 
 def _limited(result: Snapshot, params: SendMessageRequest | None) -> Snapshot:

@@ -162,13 +162,15 @@ class WriteBehind:
     """
 
     def __init__(self) -> None:
-        self._pending: dict[Hashable, Callable[[], Any]] = {}
+        self._pending: dict[Hashable, tuple[contextvars.Context, Callable[[], Any]]] = {}
         self._scheduled = False
 
     def defer(self, key: Hashable, write: Callable[[], Any]) -> None:
-        """Holds ``write``; a later write with the same ``key`` replaces it."""
-        context = contextvars.copy_context()
-        self._pending[key] = lambda: context.run(write)
+        """Holds ``write``; a later write with the same ``key`` replaces it (and runs in
+        the context the first one was deferred from: writes of one key are one task's)."""
+        held = self._pending.get(key)
+        context = contextvars.copy_context() if held is None else held[0]
+        self._pending[key] = (context, write)
         if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush_later)
@@ -184,9 +186,9 @@ class WriteBehind:
         logged): the partition's new owner has the task.
         """
         pending, self._pending = self._pending, {}
-        for write in pending.values():
+        for context, write in pending.values():
             try:
-                write()
+                context.run(write)
             except HandedOver as exc:
                 logger.info("table write not made: %s", exc)
 

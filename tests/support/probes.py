@@ -21,24 +21,34 @@ of a running worker process, so a test fails when a workaround stops taking effe
   (twice, around its seek, after each rebalance), which clears the streams' buffers,
   and answers ``{"cleared"}``: how many buffered records were dropped;
 * ``GET /probe/asyncio-tasks/{text}``: ``{"count"}`` of the process's asyncio tasks
-  whose name contains ``text`` (a task id: what a2a-sdk keeps running for a task).
+  whose name contains ``text`` (a task id: what a2a-sdk keeps running for a task);
+* ``GET /probe/heap``: ``{"frozen"}``, how many objects CPython's collector holds in
+  its permanent generation (``app.heap``);
+* ``GET /probe/answer-order``: ``{"events"}``, what happened since the previous call of
+  this view, in order: ``"changelog"`` when a produce request carrying a changelog
+  record is written to the broker's socket, ``"encode"`` when the binding encodes an
+  answer (``app.handler.PRODUCER_STEPS``). The first call starts recording.
 
 Internals read here: Faust's ``Consumer._thread._ensure_consumer()`` (the aiokafka
-consumer), aiokafka's ``AIOKafkaConsumer._fetcher._fetch_max_wait_ms`` and
-``AIOKafkaConsumer._client._loop``, and mode's ``FlowControlEvent._queues``.
+consumer), aiokafka's ``AIOKafkaConsumer._fetcher._fetch_max_wait_ms``,
+``AIOKafkaConsumer._client._loop``, ``AIOKafkaConnection.send`` and
+``ProduceRequest._topics``, and mode's ``FlowControlEvent._queues``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 from collections import Counter
 from typing import Any
 
+from aiokafka.conn import AIOKafkaConnection
 from faust.types import TP
 from faust.web import Request, Response, View
 
+from app import kafka_handler
 from app.worker import A2AWorker
 
 
@@ -92,3 +102,39 @@ def register_probes(worker: A2AWorker) -> None:
     async def tasks_view(view: View, request: Request, text: str) -> Response:
         count = sum(1 for task in asyncio.all_tasks() if text in task.get_name())
         return _json(view, {"count": count})
+
+    @app.page("/probe/heap")
+    async def heap_view(view: View, request: Request) -> Response:
+        return _json(view, {"frozen": gc.get_freeze_count()})
+
+    events: list[str] | None = None
+
+    @app.page("/probe/answer-order")
+    async def answer_order_view(view: View, request: Request) -> Response:
+        nonlocal events
+        if events is None:
+            events = []
+            _record_answer_order(events)
+        seen, events[:] = list(events), []
+        return _json(view, {"events": seen})
+
+
+def _record_answer_order(events: list[str]) -> None:
+    """Appends ``"changelog"`` to ``events`` when a produce request with a changelog
+    record is written, ``"encode"`` when the binding encodes an answer."""
+    send = AIOKafkaConnection.send
+
+    def recording_send(self: AIOKafkaConnection, request: Any, *args: Any, **kwargs: Any) -> Any:
+        topics = getattr(request, "_topics", None) or ()
+        if any(topic.endswith("-changelog") for topic, _ in topics):
+            events.append("changelog")
+        return send(self, request, *args, **kwargs)
+
+    encode = kafka_handler.message_to_dict
+
+    def recording_encode(message: Any) -> Any:
+        events.append("encode")
+        return encode(message)
+
+    AIOKafkaConnection.send = recording_send  # type: ignore[method-assign]
+    kafka_handler.message_to_dict = recording_encode  # type: ignore[assignment]

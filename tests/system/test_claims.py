@@ -238,6 +238,14 @@ async def test_worker_runs_on_uvloop(configured: Cluster) -> None:
     assert body["loop"] == "uvloop", body
 
 
+async def test_worker_freezes_its_startup_heap(configured: Cluster) -> None:
+    """``app.heap``: once started, the worker's startup objects sit in the collector's
+    permanent generation, which its full collections skip."""
+    status, body = configured.workers[0].get("/probe/heap")
+    assert status == 200, body
+    assert body["frozen"] > 50_000
+
+
 async def test_task_writes_after_the_record_land_in_its_partition(
     connect: Callable[..., Client], configured: Cluster, bootstrap_servers: str
 ) -> None:
@@ -319,6 +327,29 @@ async def test_request_records_never_wait_in_faust_stream_buffers(
     tasks = await asyncio.wait_for(asyncio.gather(*calls), 20)
     assert [task.status.state for task in tasks] == [TaskState.TASK_STATE_COMPLETED] * 5
     assert [task.context_id for task in tasks] == [first, second, waiting, behind, after]
+
+
+async def test_a_lone_call_puts_its_task_on_the_wire_before_encoding_its_answer(
+    connect: Callable[..., Client], configured: Cluster
+) -> None:
+    """``app.handler.PRODUCER_STEPS``: on an otherwise idle worker, each step of the
+    executor (here the task and ``working``, then 0.2 s later the artifact and
+    ``completed``) has its table write on the broker's socket before the binding
+    encodes the step's answers, so encoding overlaps the broker's acknowledgement. It
+    fails when Faust or aiokafka take more event-loop steps to produce a record."""
+    client = connect("slow", streaming=True)
+    worker = configured.workers[0]
+    status, body = worker.get("/probe/answer-order")
+    assert status == 200, body
+    request = SendMessageRequest(message=new_text_message("1", role=Role.ROLE_USER))
+    events = [event async for event in client.send_message(request)]
+    assert events[-1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
+    status, body = worker.get("/probe/answer-order")
+    assert status == 200, body
+    steps = [
+        kind for i, kind in enumerate(body["events"]) if kind != body["events"][i - 1] or i == 0
+    ]
+    assert steps == ["changelog", "encode", "changelog", "encode"], body["events"]
 
 
 async def test_a_push_record_faust_drops_is_read_again(
