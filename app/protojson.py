@@ -86,8 +86,9 @@ def _name(field: FieldDescriptor) -> str:
     return str(field.json_name)
 
 
-def _is_repeated(field: FieldDescriptor) -> bool:
-    """``field.is_repeated`` (protobuf >= 6.31; protobuf 7 dropped ``label``)."""
+def is_repeated(field: FieldDescriptor) -> bool:
+    """Whether ``field`` is repeated: ``field.is_repeated`` (protobuf >= 6.31;
+    protobuf 7 dropped ``label``)."""
     is_repeated = getattr(field, "is_repeated", None)
     if is_repeated is not None:
         return bool(is_repeated)
@@ -106,7 +107,7 @@ def _converter(field: FieldDescriptor) -> Convert:
             }
         return lambda entries: {str(key): value(item) for key, item in entries.items()}
     single = _single(field)
-    if _is_repeated(field):
+    if is_repeated(field):
         return lambda values: [single(item) for item in values]
     return single
 
@@ -210,7 +211,7 @@ def _reader(field: FieldDescriptor) -> _Reader:
         if field.message_type.GetOptions().map_entry:
             return _unsupported
         sub = _message_reader(field.message_type)
-        if _is_repeated(field):
+        if is_repeated(field):
 
             def read_messages(message: Message, value: Any, depth: int) -> None:
                 if type(value) is not list:
@@ -230,7 +231,7 @@ def _reader(field: FieldDescriptor) -> _Reader:
     scalar = _scalar_reader(field)
     if scalar is None:
         return _unsupported
-    if _is_repeated(field):
+    if is_repeated(field):
 
         def read_scalars(message: Message, value: Any, depth: int) -> None:
             if type(value) is not list:

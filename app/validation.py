@@ -20,15 +20,9 @@ from google.api.field_behavior_pb2 import REQUIRED, field_behavior
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from app.protojson import is_repeated
+
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _is_repeated(field: FieldDescriptor) -> bool:
-    """``field.is_repeated`` (protobuf >= 6.31; protobuf 7 dropped ``label``)."""
-    is_repeated = getattr(field, "is_repeated", None)
-    if is_repeated is not None:
-        return bool(is_repeated)
-    return getattr(field, "label", None) == FieldDescriptor.LABEL_REPEATED
 
 
 @dataclass(frozen=True)
@@ -54,7 +48,7 @@ def _plan(descriptor: Descriptor) -> tuple[_Field, ...]:
         message = field.type == FieldDescriptor.TYPE_MESSAGE
         if not (required or message):
             continue
-        repeated = _is_repeated(field)
+        repeated = is_repeated(field)
         map_entry = message and repeated and field.message_type.GetOptions().map_entry
         plan.append(
             _Field(
