@@ -15,6 +15,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from a2a.client import ClientConfig
+from a2a.helpers import new_text_message
+from a2a.types import Role, SendMessageRequest, TaskState
 from support.chaos import (
     RUNS,
     EchoWorkers,
@@ -23,6 +26,9 @@ from support.chaos import (
     assert_nothing_lost,
     run_scenario,
 )
+from support.clients import wait_for_cards
+
+from app.transport import kafka_client_factory
 
 #: ERROR lines one worker may write during a broker outage: an outage recovers by
 #: itself, so it is WARNING (``app.logs``) until it lasts long enough to need a human.
@@ -85,9 +91,26 @@ async def test_sigterm_ends_a_worker_whose_broker_is_down(
 ) -> None:
     """A worker sent SIGTERM while no broker answers stops by itself: its consumer's
     last commit is given up after the session timeout (10 s; ``app.kafka_driver``),
-    where aiokafka would retry the coordinator until the broker came back."""
-    workers = await echo_workers(count=1)
+    where aiokafka would retry the coordinator until the broker came back.
+
+    The worker commits only every 600 s here (Faust's ``BROKER_COMMIT_INTERVAL``), so
+    the call answered before the outage is an offset still to commit at SIGTERM: the
+    stop always has a last commit to wait for. With Faust's 2.8 s interval the offset
+    was sometimes committed before the broker stopped, and the stop then had nothing
+    to wait for (the path under test was not taken).
+    """
+    workers = await echo_workers(count=1, env={"BROKER_COMMIT_INTERVAL": "600"})
     (worker,) = workers.workers
+    card = (await wait_for_cards(workers.bootstrap_servers, {workers.agent}))[workers.agent]
+    client = kafka_client_factory(ClientConfig(streaming=False), timeout=30.0).create(card)
+    try:
+        request = SendMessageRequest(
+            message=new_text_message("before the outage", role=Role.ROLE_USER)
+        )
+        events = [e async for e in client.send_message(request)]
+    finally:
+        await client.close()
+    assert events[-1].task.status.state == TaskState.TASK_STATE_COMPLETED, events
     await asyncio.to_thread(kafka.stop)
     try:
         started = time.monotonic()
