@@ -68,6 +68,15 @@ class Settings:
             timeout (20 s).
         task_retention: ``FAUST_A2A_TASK_RETENTION``, seconds a finished task is kept;
             default 7 days.
+        rocksdb_write_buffer_bytes: ``FAUST_A2A_ROCKSDB_WRITE_BUFFER_BYTES``, the
+            memtable of one table partition's RocksDB database (RocksDB
+            ``write_buffer_size``), bytes; at most two per database are held (one
+            being filled, one being flushed). Default 4 MiB. Faust's own 64 MiB (three
+            held) let a worker's resident memory grow by about 0.45 kB per task, past
+            100 MB after 250,000 tasks, before a first flush.
+        rocksdb_block_cache_bytes: ``FAUST_A2A_ROCKSDB_BLOCK_CACHE_BYTES``, the block
+            cache of one table partition's database (blocks read from its files),
+            bytes; default 8 MiB (Faust's own: 2 GiB per database).
         kafka_security: Kafka security settings (``KAFKA_SECURITY_PROTOCOL``,
             ``KAFKA_SASL_*``, ``KAFKA_SSL_*``; see :class:`app.kafka_config.KafkaConfig`);
             default PLAINTEXT. Use :attr:`kafka` for the complete connection settings.
@@ -124,6 +133,8 @@ class Settings:
     request_handler: str = "lean"
     handover_timeout: int = 5
     task_retention: int = 7 * 24 * 3600
+    rocksdb_write_buffer_bytes: int = 4 << 20
+    rocksdb_block_cache_bytes: int = 8 << 20
     jwt_secret: str = ""
     jwt_jwks: str = ""
     jwt_issuer: str = ""
@@ -179,6 +190,17 @@ class Settings:
             else:
                 values[f.name] = raw
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def table_options(self) -> dict[str, int]:
+        """The RocksDB options of every table partition's database (Faust's table
+        ``options``, :class:`faust.stores.rocksdb.RocksDBOptions`): the memtable and
+        block cache sizes of this worker; ignored by other stores."""
+        return {
+            "write_buffer_size": self.rocksdb_write_buffer_bytes,
+            "max_write_buffer_number": 2,
+            "block_cache_size": self.rocksdb_block_cache_bytes,
+        }
 
     @property
     def kafka(self) -> KafkaConfig:

@@ -229,6 +229,7 @@ class A2AWorker:
             value_type=bytes,
             partitions=self.settings.partitions,
             help=help_text,
+            options=self.settings.table_options,
         )
         table.ownership = self.ownership
         return cast(TrackedTable, self.app.tables.add(table))

@@ -46,6 +46,8 @@ async def call(op: dict) -> object:
         return None
     if op["op"] == "list":
         return MessageToDict(await store.list(ParseDict(op["params"], ListTasksRequest()), context))
+    if op["op"] == "block_cache_size":  # what Faust's RocksDB store opens databases with
+        return worker.tasks_table.data.rocksdb_options.block_cache_size
     raise ValueError(op["op"])
 
 

@@ -24,6 +24,9 @@ from app import binding
 pytestmark = pytest.mark.kafka
 
 PARTITIONS = 4
+#: The probe's RocksDB memory settings (not the defaults, so the test sees them arrive).
+WRITE_BUFFER_BYTES = 3 << 20
+BLOCK_CACHE_BYTES = 5 << 20
 Call = Callable[..., Awaitable[dict[str, Any]]]
 
 
@@ -39,7 +42,12 @@ def probe(
         app_id=f"{prefix}app",
         datadir=base / "data",
         log_path=base / "probe.log",
-        env={"TEST_AGENT_PREFIX": prefix, "FAUST_A2A_PARTITIONS": str(PARTITIONS)},
+        env={
+            "TEST_AGENT_PREFIX": prefix,
+            "FAUST_A2A_PARTITIONS": str(PARTITIONS),
+            "FAUST_A2A_ROCKSDB_WRITE_BUFFER_BYTES": str(WRITE_BUFFER_BYTES),
+            "FAUST_A2A_ROCKSDB_BLOCK_CACHE_BYTES": str(BLOCK_CACHE_BYTES),
+        },
     )
     process.start()
     yield process
@@ -98,6 +106,25 @@ async def test_a_read_in_another_partition_does_not_see_the_task(call: Call) -> 
     await call(owner, "save", task=task)
     assert (await call(other, "get", id=task["id"]))["result"] is None
     assert (await call(owner, "get", id=task["id"]))["result"] == task
+
+
+async def test_every_partition_database_is_opened_with_the_memory_settings(
+    call: Call, probe: WorkerProcess
+) -> None:
+    """``FAUST_A2A_ROCKSDB_*`` reach RocksDB itself: the OPTIONS file RocksDB writes for
+    each tasks database (the options it was opened with) has the memtable size and two
+    memtables at most; Faust's store opens them with the block cache's size (which the
+    OPTIONS file does not record)."""
+    (context_id,) = keys_in_distinct_partitions(1)
+    await call(context_id, "save", task=make_task(context_id, TaskState.TASK_STATE_WORKING, 0))
+    databases = sorted(probe.datadir.glob("**/tables/tasks-*.db"))
+    assert len(databases) == PARTITIONS, databases
+    for database in databases:
+        options = max(database.glob("OPTIONS-*"), key=lambda path: int(path.name[8:]))
+        lines = {line.strip() for line in options.read_text().splitlines()}
+        assert f"write_buffer_size={WRITE_BUFFER_BYTES}" in lines, options
+        assert "max_write_buffer_number=2" in lines, options
+    assert (await call(context_id, "block_cache_size"))["result"] == BLOCK_CACHE_BYTES
 
 
 async def test_update_overwrites_and_delete_removes(call: Call) -> None:
