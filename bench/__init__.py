@@ -21,4 +21,15 @@ repeat. The modules, one job each:
 - :mod:`bench.profile`: reading the worker's pyinstrument session;
 - :mod:`bench.report`: the tables, the summary line and the JSON lines;
 - :mod:`bench.run`: the whole benchmark, end to end.
+
+Every process of the benchmark imports this package first (the HTTP server, the load
+processes, the workers), and each runs a2a-sdk with its OpenTelemetry
+instrumentation off, as a faust-a2a worker does without a trace exporter
+(``app/__init__.py``): with it on, a2a-sdk wraps its request handler, event queues,
+JSON-RPC dispatcher and client transports in spans that cost its HTTP server about
+a fifth of its CPU per task even with no tracer configured (``docs/upstream.md``).
 """
+
+import os
+
+os.environ.setdefault("OTEL_INSTRUMENTATION_A2A_SDK_ENABLED", "false")

@@ -4,9 +4,11 @@ What a faust-a2a worker pays per request before any A2A work: the same Faust app
 (:func:`app.worker.faust_app`: transport, inline consumer, fetch wait, idempotent
 producer, uvloop), a Faust agent on a request topic, records handled concurrently
 and acked in offset order (:class:`app.acks.OrderedAcks`), one table write per
-request whose changelog record is acknowledged before any reply is produced (the
-worker's durability rule, :class:`tables.changelog.Changelogs`), then the replies,
-produced without waiting for each. No JSON-RPC, no a2a-sdk, no protobuf.
+request (to a RocksDB database opened with the worker's sizes,
+``Settings.table_options``) whose changelog record is acknowledged before any reply
+is produced (the worker's durability rule, :class:`tables.changelog.Changelogs`),
+then the replies, produced without waiting for each. No JSON-RPC, no a2a-sdk, no
+protobuf.
 
 It speaks the raw echo's protocol (:mod:`bench.echo`) on topics of its own
 (``bench.faust-echo.requests`` and ``.replies``), so :class:`bench.echo.EchoClient`
@@ -41,7 +43,14 @@ ownership = Ownership()
 table = cast(
     TrackedTable,
     app.tables.add(
-        TrackedTable(app, name="echo", key_type=bytes, value_type=bytes, partitions=PARTITIONS)
+        TrackedTable(
+            app,
+            name="echo",
+            key_type=bytes,
+            value_type=bytes,
+            partitions=PARTITIONS,
+            options=settings.table_options,
+        )
     ),
 )
 table.ownership = ownership

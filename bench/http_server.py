@@ -12,8 +12,9 @@ Stops on SIGTERM or SIGINT.
 
 ``GET /bench/peer`` answers what the server really runs on: the running event
 loop's class, the HTTP protocol class uvicorn loaded and how many objects the
-collector holds frozen (``{"loop": "uvloop", "http": "httptools", "loop_class": …,
-"http_class": …, "frozen_objects": …}``).
+collector holds frozen and whether a2a-sdk's OpenTelemetry instrumentation is on
+(``{"loop": "uvloop", "http": "httptools", "loop_class": …, "http_class": …,
+"frozen_objects": …, "a2a_tracing": "off"}``; off in the benchmark, see :mod:`bench`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import uvicorn
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes.jsonrpc_routes import create_jsonrpc_routes
 from a2a.server.tasks import InMemoryTaskStore
+from a2a.utils import telemetry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -63,7 +65,8 @@ def peer_info(config: uvicorn.Config) -> dict[str, str]:
     ``loop`` is the top package of the running event loop's class (``uvloop`` or
     ``asyncio``); ``http`` is the module of the HTTP protocol class uvicorn
     instantiates per connection, without uvicorn's ``_impl`` suffix (``httptools``
-    or ``h11``); ``frozen_objects`` counts the collector's permanent generation.
+    or ``h11``); ``frozen_objects`` counts the collector's permanent generation;
+    ``a2a_tracing`` is ``on`` when a2a-sdk wraps its handlers in OpenTelemetry spans.
     """
     loop_class = type(asyncio.get_running_loop())
     http_class: type = config.http_protocol_class
@@ -73,6 +76,7 @@ def peer_info(config: uvicorn.Config) -> dict[str, str]:
         "loop_class": _qualified(loop_class),
         "http_class": _qualified(http_class),
         "frozen_objects": str(gc.get_freeze_count()),
+        "a2a_tracing": "on" if telemetry.otel_enabled else "off",
     }
 
 

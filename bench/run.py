@@ -553,7 +553,7 @@ def run(config: BenchConfig, out: TextIO) -> Outcome:
         f" broker {config.bootstrap_servers} (PID {harness.broker_pid}); load average"
         f" {_load(load_at_start)} at start, {_load(load_at_end)} at end",
         f"{HTTP} peer: uvicorn on {peer['loop']} ({peer['loop_class']}) with {peer['http']}"
-        f" ({peer['http_class']})",
+        f" ({peer['http_class']}), a2a-sdk tracing {peer['a2a_tracing']}",
     ]
     if warmup is not None:
         lines.append(

@@ -228,6 +228,7 @@ class HttpDeployment:
             "uvicorn loop": self.peer["loop_class"],
             "uvicorn http": self.peer["http_class"],
             "request handler": "a2a-sdk DefaultRequestHandler",
+            "a2a-sdk tracing (OpenTelemetry spans)": self.peer["a2a_tracing"],
             "task store": "InMemoryTaskStore (nothing persisted), fresh for each cell",
             "startup heap frozen (objects)": int(self.peer["frozen_objects"]),
             "keep-alive s": KEEP_ALIVE,

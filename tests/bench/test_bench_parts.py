@@ -11,6 +11,8 @@ import contextlib
 import math
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,9 @@ from bench.report import (
 from bench.run import BenchConfig, Harness, Sweep
 from bench.servers import pid_listening_on
 from bench.targets import Context, HttpDeployment
+
+#: a2a-sdk's switch for its OpenTelemetry instrumentation.
+A2A_TRACING_VARIABLE = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"
 
 
 def test_the_process_listening_on_a_port_is_found_by_it() -> None:
@@ -285,6 +290,36 @@ def test_the_http_peer_freezes_its_startup_heap_as_a_worker_does(tmp_path: Path)
         deployment = HttpDeployment(ctx, "a2a-http", loop="uvloop", http="httptools")
         deployment.wait_ready()
         assert deployment.facts()["startup heap frozen (objects)"] > 50_000
+
+
+def test_the_http_peer_runs_a2a_sdk_with_its_tracing_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bench``: the peer runs a2a-sdk as a worker does without a trace exporter, with
+    no OpenTelemetry spans around its handlers, even when nothing in its environment
+    says so (the variable is removed here; the test process's ``app`` import sets it)."""
+    monkeypatch.delenv(A2A_TRACING_VARIABLE, raising=False)
+    with contextlib.ExitStack() as stack:
+        ctx = Context("127.0.0.1:1", tmp_path, "test", tmp_path / "profile", stack)
+        deployment = HttpDeployment(ctx, "a2a-http", loop="uvloop", http="httptools")
+        deployment.wait_ready()
+        assert deployment.facts()["a2a-sdk tracing (OpenTelemetry spans)"] == "off"
+
+
+def test_load_processes_run_a2a_sdk_clients_with_tracing_off() -> None:
+    """``bench``: a load process (which starts by importing ``bench.load``) builds
+    a2a-sdk's clients with its tracing off, for the HTTP and the Kafka targets alike."""
+    env = {k: v for k, v in os.environ.items() if k != A2A_TRACING_VARIABLE}
+    probe = "import bench.load, a2a.utils.telemetry as t; print(t.otel_enabled)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
 
 
 _MESSAGE = {"messageId": "m-1", "role": "ROLE_USER", "parts": [{"text": "hi"}]}

@@ -68,6 +68,7 @@ def test_every_call_succeeds_and_the_results_say_what_the_report_relies_on(
     start = records[0]
     assert start["record"] == "start"
     assert (start["http_peer"]["loop"], start["http_peer"]["http"]) == ("uvloop", "httptools")
+    assert start["http_peer"]["a2a_tracing"] == "off"
     worker_facts = start["targets"]["faust-a2a"]
     assert worker_facts["worker fetch.max.wait.ms"] == Settings().fetch_max_wait_ms
     assert worker_facts["worker in-flight cap (FAUST_A2A_MAX_IN_FLIGHT)"] == (
