@@ -29,6 +29,7 @@ from faust.types import EventT, StreamT
 from app import binding
 from app.acks import OrderedAcks
 from app.event_loop import choose_event_loop
+from app.offsets import guard_request_offsets
 from app.settings import Settings
 from app.worker import faust_app, pin_current_event
 from bench.agent import PARTITIONS
@@ -63,6 +64,9 @@ requests = app.topic(
     partitions=PARTITIONS,
     internal=True,  # Faust creates it with the table's partition count
 )
+# As in the worker: the acks start where Faust's seek resumed each partition, so the
+# records are acked (and their offsets committed) in order from there.
+guard_request_offsets(app, {requests_topic(NAME)}, acks.resume_at)
 
 
 @app.on_partitions_assigned.connect

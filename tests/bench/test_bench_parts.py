@@ -13,6 +13,8 @@ import os
 import socket
 import subprocess
 import sys
+import time
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +24,11 @@ import httpx
 import pytest
 import uvicorn
 import uvloop
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
-from bench import procstat
+from bench import echo, procstat
+from bench.agent import PARTITIONS
 from bench.cell import Cell, CellResult, Percentiles
 from bench.clients import ClientSpec, Mode
 from bench.http_server import build_app, peer_info
@@ -38,7 +43,7 @@ from bench.report import (
 )
 from bench.run import BenchConfig, Harness, Sweep
 from bench.servers import pid_listening_on
-from bench.targets import Context, HttpDeployment
+from bench.targets import Context, FaustEchoDeployment, HttpDeployment
 
 #: a2a-sdk's switch for its OpenTelemetry instrumentation.
 A2A_TRACING_VARIABLE = "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"
@@ -320,6 +325,68 @@ def test_load_processes_run_a2a_sdk_clients_with_tracing_off() -> None:
         timeout=60,
     )
     assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
+
+
+def test_the_faust_echo_acks_what_it_answers(bootstrap_servers: str, tmp_path: Path) -> None:
+    """``bench.faust_echo``: records are acked in offset order from where reading
+    resumed (``app.offsets.guard_request_offsets``), as in a worker, so Faust commits
+    their offsets: every request partition's committed offset reaches its end."""
+    with contextlib.ExitStack() as stack:
+        ctx = Context(
+            bootstrap_servers, tmp_path, f"t{uuid.uuid4().hex[:8]}", tmp_path / "p", stack
+        )
+        deployment = FaustEchoDeployment(ctx)
+        group = f"{ctx.run_id}-faust-echo"
+        asyncio.run(_echo_calls(bootstrap_servers, 40))
+        deadline = time.monotonic() + 30
+        while True:
+            deployment.server.check_alive()
+            committed, end = asyncio.run(_group_offsets(bootstrap_servers, group))
+            if committed == end or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert sum(end.values()) >= 40
+        assert committed == end
+
+
+async def _echo_calls(bootstrap_servers: str, calls: int) -> None:
+    """``calls`` echo calls to the Faust echo, once it answers."""
+    client = echo.EchoClient(bootstrap_servers, replies=1, timeout=5.0, name=echo.FAUST_NAME)
+    await client.start()
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                await client.call("probe")
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+        for index in range(calls):
+            await client.call(f"call {index}")
+    finally:
+        await client.close()
+
+
+async def _group_offsets(
+    bootstrap_servers: str, group: str
+) -> tuple[dict[int, int], dict[int, int]]:
+    """The group's committed offset and the end offset of each partition of the Faust
+    echo's request topic (partitions with records only)."""
+    topic = echo.requests_topic(echo.FAUST_NAME)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    await consumer.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(PARTITIONS)])
+    finally:
+        await consumer.stop()
+        await admin.close()
+    end = {tp.partition: offset for tp, offset in ends.items() if offset}
+    committed = {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+    return {p: committed.get(p, -1) for p in end}, end
 
 
 _MESSAGE = {"messageId": "m-1", "role": "ROLE_USER", "parts": [{"text": "hi"}]}
