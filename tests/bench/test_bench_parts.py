@@ -30,8 +30,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from bench import echo, procstat
 from bench.agent import PARTITIONS
 from bench.cell import Cell, CellResult, Percentiles
-from bench.clients import ClientSpec, Mode
+from bench.clients import ClientSpec, Mode, open_client
 from bench.http_server import build_app, peer_info
+from bench.load import probe
 from bench.report import (
     Repeats,
     ResultsFile,
@@ -337,7 +338,8 @@ def test_the_faust_echo_acks_what_it_answers(bootstrap_servers: str, tmp_path: P
         )
         deployment = FaustEchoDeployment(ctx)
         group = f"{ctx.run_id}-faust-echo"
-        asyncio.run(_echo_calls(bootstrap_servers, 40))
+        probe(deployment.client, "send")
+        asyncio.run(_calls(deployment.client, 40))
         deadline = time.monotonic() + 30
         while True:
             deployment.server.check_alive()
@@ -349,23 +351,14 @@ def test_the_faust_echo_acks_what_it_answers(bootstrap_servers: str, tmp_path: P
         assert committed == end
 
 
-async def _echo_calls(bootstrap_servers: str, calls: int) -> None:
-    """``calls`` echo calls to the Faust echo, once it answers."""
-    client = echo.EchoClient(bootstrap_servers, replies=1, timeout=5.0, name=echo.FAUST_NAME)
-    await client.start()
+async def _calls(client: ClientSpec, calls: int) -> None:
+    """``calls`` unary calls through a bench client of ``client``."""
+    target = await open_client(client, "send", 1)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                await client.call("probe")
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
         for index in range(calls):
-            await client.call(f"call {index}")
+            await target.call(f"call {index}")
     finally:
-        await client.close()
+        await target.close()
 
 
 async def _group_offsets(
