@@ -18,7 +18,6 @@ section 9) with a Kafka record in place of an HTTP body or SSE event:
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from a2a.server.id_generator import IDGenerator, IDGeneratorContext
 from aiokafka.partitioner import DefaultPartitioner
 
@@ -256,8 +256,14 @@ def redact_headers(headers: Iterable[tuple[str, bytes]] | None) -> list[tuple[st
 
 
 def encode_json(payload: Mapping[str, Any]) -> bytes:
-    """Compact UTF-8 JSON of a JSON-RPC object."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Compact UTF-8 JSON of a JSON-RPC object (``orjson``: a response record is encoded
+    on the request path, about 20 times faster than the standard library's ``json``).
+
+    Raises:
+        TypeError: ``payload`` holds what JSON cannot: a key that is not a ``str``, an
+            integer beyond 64 bits, an object of another type.
+    """
+    return orjson.dumps(payload)
 
 
 def jsonrpc_request(method: str, params: Mapping[str, Any], request_id: str) -> dict[str, Any]:

@@ -22,7 +22,6 @@ Two rules of the binding live here:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -30,6 +29,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from a2a.auth.user import User
 from a2a.extensions.common import HTTP_EXTENSION_HEADER, get_requested_extensions
 from a2a.server.agent_execution.active_task import INTERRUPTED_TASK_STATES, TERMINAL_TASK_STATES
@@ -423,8 +423,8 @@ class KafkaHandler:
                 message=f"Payload too large: {len(value)} bytes > {self._max_request_bytes}"
             )
         try:
-            body = json.loads(value)
-        except (ValueError, UnicodeDecodeError) as exc:
+            body = orjson.loads(value)
+        except ValueError as exc:  # orjson.JSONDecodeError, invalid UTF-8 included
             return JSONParseError(message=str(exc))
         if not isinstance(body, dict):
             return InvalidRequestError(message="Batch requests are not supported")

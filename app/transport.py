@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
@@ -35,6 +34,7 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+import orjson
 from a2a.client import A2AClientError, A2AClientTimeoutError, ClientConfig, ClientFactory
 from a2a.client.client import ClientCallContext
 from a2a.client.transports.base import ClientTransport
@@ -151,7 +151,7 @@ def _message(result: Any, message_type: type[_M]) -> _M:
 def _decode(value: bytes) -> Any:
     """The JSON value of a response record."""
     try:
-        return json.loads(value)
+        return orjson.loads(value)
     except ValueError as exc:
         raise A2AClientError(f"Invalid JSON-RPC response record: {exc}") from exc
 

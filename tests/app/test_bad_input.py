@@ -32,6 +32,8 @@ def _for(correlation_id: str, topic: str = RESPONSES):  # type: ignore[no-untype
 
 BAD = {
     "not-json": (b"\xff\xfe not json", -32700),
+    # Deeper than any A2A request: a parse error, not a parser that runs out of stack.
+    "nested-too-deep": (b'{"a":' * 5000 + b"1" + b"}" * 5000, -32700),
     "not-json-rpc": (b'{"hello": "world"}', -32600),
     "json-array": (b"[1, 2, 3]", -32600),
     "unknown-method": (jsonrpc("DoSomethingElse", {}), -32601),
